@@ -1,0 +1,90 @@
+/* lq-attack.h: the adversarial attacks of the seed, batched, cancellable, on the [0, 1] scale.
+ *
+ * An attack sees the model through an LqTarget: logits of a batch and the input-gradient of any
+ * combination of them. A plain classifier is one target; classifier ∘ LQ-VAE purifier with the
+ * quantizer's backward replaced (BPDA) is another; a substitute classifier gives black-box
+ * transfer (attack the substitute, evaluate the result on the target).
+ */
+#pragma once
+#include <glib.h>
+#include "lq-monitor.h"
+#include "lq-net.h"
+#include "lq-vae.h"
+
+G_BEGIN_DECLS
+
+typedef struct _LqTarget LqTarget;
+struct _LqTarget {
+  int classes;     /* 10 */
+  size_t in_size;  /* 784 */
+  /* logits[batch, classes] of x[batch, in_size] in [0, 1]. */
+  void (*forward) (LqTarget *t, const float *x, int batch, float *logits);
+  /* dx = (∂logits/∂x)ᵀ dlogits for the inputs of the last forward (same batch). */
+  void (*backward) (LqTarget *t, const float *dlogits, float *dx);
+  void (*finalize) (LqTarget *t);
+};
+
+/* The classifier itself (borrowed; eval mode). */
+LqTarget *lq_target_new_classifier (LqNet *classifier);
+
+typedef enum {
+  LQ_BPDA_SOFT,     /* backward of the quantizer through H̃(z) = softsign(500 (t² − z²)) */
+  LQ_BPDA_IDENTITY, /* backward of the quantizer as the identity (straight through) */
+} LqBpdaMode;
+
+/* classifier ∘ g ∘ H ∘ mu, forward exact, the quantizer's backward replaced (both borrowed). */
+LqTarget *lq_target_new_bpda (LqNet *classifier, LqVae *vae, LqBpdaMode mode);
+void      lq_target_free (LqTarget *t);
+
+typedef enum {
+  LQ_ATTACK_FGSM,
+  LQ_ATTACK_BIM,       /* iterative FGSM */
+  LQ_ATTACK_PGD,
+  LQ_ATTACK_DEEPFOOL,
+  LQ_ATTACK_CW,        /* Carlini–Wagner L2 */
+} LqAttackKind;
+
+typedef enum { LQ_NORM_LINF, LQ_NORM_L2 } LqNorm;
+
+typedef struct {
+  LqAttackKind kind;
+  gboolean targeted;   /* labels passed to lq_attack_run are then the target classes */
+  /* FGSM, BIM, PGD */
+  float eps;           /* 0.3 */
+  float step;          /* 0.01 */
+  int steps;           /* 40 */
+  gboolean random_start; /* PGD: TRUE */
+  LqNorm norm;         /* PGD: L∞ or L2 */
+  /* DeepFool */
+  int max_iter;        /* 50 */
+  float overshoot;     /* 0.02 */
+  /* Carlini–Wagner L2 */
+  int cw_search_steps; /* binary search steps */
+  int cw_max_iter;
+  float cw_lr;
+  float cw_c0;         /* initial constant */
+  float cw_kappa;      /* confidence */
+  gboolean cw_abort_early;
+  guint64 seed;        /* random start */
+} LqAttackParams;
+
+LqAttackParams lq_attack_defaults (LqAttackKind kind);
+/* "full" (9 × 1000, lr 0.01, c0 1e-3), "defense-gan" (1 × 100, lr 10, c 100), "live". */
+gboolean       lq_attack_cw_preset (const char *name, LqAttackParams *params, GError **error);
+gboolean       lq_attack_kind_from_string (const char *s, LqAttackKind *kind, GError **error);
+const char    *lq_attack_kind_name (LqAttackKind kind); /* "fgsm", "bim", "pgd", "deepfool", "cw" */
+gboolean       lq_attack_params_check (const LqAttackParams *p, GError **error);
+
+typedef struct {
+  gboolean *success;  /* [batch] prediction changed (untargeted) or equals target (targeted) */
+  float *l2, *linf;   /* [batch] norms of adv − x on the [0, 1] scale */
+  int *iterations;    /* [batch] */
+} LqAttackStats;      /* each array may be NULL */
+
+/* adv[batch, in_size] from x with labels (true classes, or targets when targeted).
+ * Never leaves [0, 1]; the eps ball is enforced for FGSM/BIM/PGD. */
+gboolean lq_attack_run (const LqAttackParams *p, LqTarget *target, const float *x,
+                        const guint8 *labels, int batch, float *adv, LqAttackStats *stats,
+                        const LqMonitor *monitor, GError **error);
+
+G_END_DECLS

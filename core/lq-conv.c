@@ -1,0 +1,202 @@
+/* lq-conv.c: 2-D convolution (cross-correlation, as PyTorch's Conv2d) by im2col + GEMM.
+ * W [out, in, kh, kw] is a row-major [M, K] matrix with K = in·kh·kw; the batch is unfolded in
+ * chunks so that one GEMM covers many samples. */
+#include "lq-layer.h"
+#include "lq-error.h"
+#include "lq-gemm.h"
+#include "lq-im2col.h"
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+  LqLayer parent;
+  int out_channels, kh, kw, stride, pt, pl, pb, pr;
+  gboolean tf_same;        /* padding computed from the input size, TensorFlow's rule */
+  LqConvGeom g;
+  float *col, *tmp;        /* work buffers, reused across calls */
+  size_t col_cap, tmp_cap;
+} LqConv;
+
+static gboolean
+conv_infer (LqLayer *l, const int in[3], int out[3], GError **error)
+{
+  LqConv *c = (LqConv *) l;
+  if (c->tf_same)
+    {
+      int ph = MAX ((((in[1] + c->stride - 1) / c->stride) - 1) * c->stride + c->kh - in[1], 0);
+      int pw = MAX ((((in[2] + c->stride - 1) / c->stride) - 1) * c->stride + c->kw - in[2], 0);
+      c->pt = ph / 2, c->pb = ph - ph / 2, c->pl = pw / 2, c->pr = pw - pw / 2;
+    }
+  int oh = (in[1] + c->pt + c->pb - c->kh) / c->stride + 1;
+  int ow = (in[2] + c->pl + c->pr - c->kw) / c->stride + 1;
+  if (in[1] + c->pt + c->pb < c->kh || in[2] + c->pl + c->pr < c->kw)
+    {
+      g_set_error (error, LQ_ERROR, LQ_ERROR_SHAPE, "%s: a %dx%d kernel does not fit a %dx%d input",
+                   l->name, c->kh, c->kw, in[1], in[2]);
+      return FALSE;
+    }
+  c->g = (LqConvGeom){ in[0], in[1], in[2], c->kh, c->kw, c->stride, c->pt, c->pl, oh, ow };
+  out[0] = c->out_channels, out[1] = oh, out[2] = ow;
+  if (l->n_params == 0)
+    {
+      lq_layer_add_param (l, "weight", 4, (int[]){ c->out_channels, in[0], c->kh, c->kw });
+      lq_layer_add_param (l, "bias", 1, (int[]){ c->out_channels });
+    }
+  else if (l->params[0].value->shape[1] != in[0])
+    {
+      g_set_error (error, LQ_ERROR, LQ_ERROR_SHAPE, "%s: expects %d input channels, got %d",
+                   l->name, l->params[0].value->shape[1], in[0]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* y = W * x (+ b when bias is not NULL). */
+static void
+conv_apply (LqConv *c, float *y, const float *x, int batch, const float *bias)
+{
+  LqLayer *l = &c->parent;
+  const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
+  const int chunk = lq_im2col_chunk (K, ohw, batch);
+  float *col = lq_floats_reserve (&c->col, &c->col_cap, (size_t) K * chunk * ohw);
+  float *tmp = lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * chunk * ohw);
+  for (int s0 = 0; s0 < batch; s0 += chunk)
+    {
+      int n = MIN (chunk, batch - s0);
+      lq_im2col (&c->g, x + (size_t) s0 * l->in_size, n, col);
+      lq_gemm (FALSE, FALSE, M, n * ohw, K, 1.0f, l->params[0].value->data, K, col, n * ohw, 0.0f,
+               tmp, n * ohw);
+      float *ys = y + (size_t) s0 * l->out_size;
+      lq_cnhw_to_nchw (ys, tmp, n, M, ohw);
+      if (bias)
+        for (int s = 0; s < n; s++)
+          for (int m = 0; m < M; m++)
+            {
+              float *p = ys + ((size_t) s * M + m) * ohw, b = bias[m];
+              for (int q = 0; q < ohw; q++)
+                p[q] += b;
+            }
+    }
+}
+
+static void
+conv_forward (LqLayer *l, float *y, const float *x, int batch)
+{
+  conv_apply ((LqConv *) l, y, x, batch, l->params[1].value->data);
+}
+
+static void
+conv_tangent (LqLayer *l, float *ry, const float *rx, const float *x, const float *y, int batch)
+{
+  conv_apply ((LqConv *) l, ry, rx, batch, NULL);
+}
+
+/* dx = Wᵀ dy (when dx); dW += dy xᵀ (when dW); db += Σ dy (when db). */
+static void
+conv_adjoint (LqConv *c, float *dx, const float *dy, const float *x, int batch, float *dW, float *db)
+{
+  LqLayer *l = &c->parent;
+  const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
+  const int chunk = lq_im2col_chunk (K, ohw, batch);
+  float *col = lq_floats_reserve (&c->col, &c->col_cap, (size_t) K * chunk * ohw);
+  float *tmp = lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * chunk * ohw);
+  if (dx)
+    memset (dx, 0, (size_t) batch * l->in_size * sizeof (float));
+  for (int s0 = 0; s0 < batch; s0 += chunk)
+    {
+      int n = MIN (chunk, batch - s0);
+      const float *dys = dy + (size_t) s0 * l->out_size;
+      lq_nchw_to_cnhw (tmp, dys, n, M, ohw);
+      if (dW)
+        {
+          lq_im2col (&c->g, x + (size_t) s0 * l->in_size, n, col);
+          lq_gemm (FALSE, TRUE, M, K, n * ohw, 1.0f, tmp, n * ohw, col, n * ohw, 1.0f, dW, K);
+        }
+      if (db)
+        for (int m = 0; m < M; m++)
+          {
+            const float *p = tmp + (size_t) m * n * ohw;
+            double acc = 0;
+            for (int q = 0; q < n * ohw; q++)
+              acc += p[q];
+            db[m] += (float) acc;
+          }
+      if (dx)
+        {
+          lq_gemm (TRUE, FALSE, K, n * ohw, M, 1.0f, l->params[0].value->data, K, tmp, n * ohw,
+                   0.0f, col, n * ohw);
+          lq_col2im (&c->g, col, n, dx + (size_t) s0 * l->in_size);
+        }
+    }
+}
+
+static void
+conv_backward (LqLayer *l, float *dx, const float *dy, const float *x, const float *y, int batch,
+               gboolean params)
+{
+  conv_adjoint ((LqConv *) l, dx, dy, x, batch, params ? l->params[0].grad->data : NULL,
+                params ? l->params[1].grad->data : NULL);
+}
+
+static void
+conv_weight_grad (LqLayer *l, const float *rx, const float *dy, int batch)
+{
+  conv_adjoint ((LqConv *) l, NULL, dy, rx, batch, l->params[0].grad->data, NULL);
+}
+
+static void
+conv_init (LqLayer *l, LqRng *rng)
+{
+  const LqTensor *w = l->params[0].value;
+  double bound = 1.0 / sqrt ((double) w->shape[1] * w->shape[2] * w->shape[3]);
+  for (int p = 0; p < 2; p++)
+    for (size_t i = 0; i < l->params[p].value->numel; i++)
+      l->params[p].value->data[i] = (float) ((2.0 * lq_rng_uniform (rng) - 1.0) * bound);
+}
+
+static void
+conv_finalize (LqLayer *l)
+{
+  LqConv *c = (LqConv *) l;
+  lq_floats_free (c->col);
+  lq_floats_free (c->tmp);
+}
+
+static const LqLayerClass conv_class = {
+  .kind = "conv2d",
+  .infer = conv_infer,
+  .forward = conv_forward,
+  .backward = conv_backward,
+  .tangent = conv_tangent,
+  .weight_grad = conv_weight_grad,
+  .init = conv_init,
+  .finalize = conv_finalize,
+};
+
+LqLayer *
+lq_conv2d_new (const char *name, int out_channels, int kh, int kw, int stride, int pad_top,
+               int pad_left, int pad_bottom, int pad_right)
+{
+  g_return_val_if_fail (out_channels > 0 && kh > 0 && kw > 0 && stride > 0, NULL);
+  g_return_val_if_fail (pad_top >= 0 && pad_left >= 0 && pad_bottom >= 0 && pad_right >= 0, NULL);
+  LqConv *c = g_new0 (LqConv, 1);
+  c->parent.klass = &conv_class;
+  c->parent.name = g_strdup (name);
+  c->out_channels = out_channels, c->kh = kh, c->kw = kw, c->stride = stride;
+  c->pt = pad_top, c->pl = pad_left, c->pb = pad_bottom, c->pr = pad_right;
+  return &c->parent;
+}
+
+LqLayer *
+lq_conv2d_new_same (const char *name, int out_channels, int k, int stride)
+{
+  LqLayer *l = lq_conv2d_new (name, out_channels, k, k, stride, 0, 0, 0, 0);
+  ((LqConv *) l)->tf_same = TRUE;
+  return l;
+}
+
+LqLayer *
+lq_conv2d_new_valid (const char *name, int out_channels, int k, int stride)
+{
+  return lq_conv2d_new (name, out_channels, k, k, stride, 0, 0, 0, 0);
+}

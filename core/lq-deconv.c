@@ -1,0 +1,186 @@
+/* lq-deconv.c: transposed convolution, matching PyTorch's ConvTranspose2d (weight [in, out, k, k],
+ * padding, output_padding). It is the adjoint of a convolution from the output space, so its forward
+ * is a GEMM followed by col2im and its backward an im2col followed by a GEMM. */
+#include "lq-layer.h"
+#include "lq-error.h"
+#include "lq-gemm.h"
+#include "lq-im2col.h"
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+  LqLayer parent;
+  int out_channels, k, stride, padding, output_padding;
+  LqConvGeom g;            /* the convolution from the output space (C = out channels) */
+  float *col, *tmp;
+  size_t col_cap, tmp_cap;
+} LqDeconv;
+
+static gboolean
+deconv_infer (LqLayer *l, const int in[3], int out[3], GError **error)
+{
+  LqDeconv *d = (LqDeconv *) l;
+  int oh = (in[1] - 1) * d->stride - 2 * d->padding + d->k + d->output_padding;
+  int ow = (in[2] - 1) * d->stride - 2 * d->padding + d->k + d->output_padding;
+  if (oh <= 0 || ow <= 0 || d->output_padding >= d->stride)
+    {
+      g_set_error (error, LQ_ERROR, LQ_ERROR_SHAPE, "%s: no valid output size for a %dx%d input",
+                   l->name, in[1], in[2]);
+      return FALSE;
+    }
+  d->g = (LqConvGeom){ d->out_channels, oh, ow, d->k, d->k, d->stride, d->padding, d->padding,
+                       in[1], in[2] };
+  out[0] = d->out_channels, out[1] = oh, out[2] = ow;
+  if (l->n_params == 0)
+    {
+      lq_layer_add_param (l, "weight", 4, (int[]){ in[0], d->out_channels, d->k, d->k });
+      lq_layer_add_param (l, "bias", 1, (int[]){ d->out_channels });
+    }
+  else if (l->params[0].value->shape[0] != in[0])
+    {
+      g_set_error (error, LQ_ERROR, LQ_ERROR_SHAPE, "%s: expects %d input channels, got %d",
+                   l->name, l->params[0].value->shape[0], in[0]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+deconv_apply (LqDeconv *d, float *y, const float *x, int batch, const float *bias)
+{
+  LqLayer *l = &d->parent;
+  const int Cin = l->in[0], K = d->out_channels * d->k * d->k, hw = l->in[1] * l->in[2];
+  const int ohw = l->out[1] * l->out[2];
+  const int chunk = lq_im2col_chunk (K, hw, batch);
+  float *col = lq_floats_reserve (&d->col, &d->col_cap, (size_t) K * chunk * hw);
+  float *tmp = lq_floats_reserve (&d->tmp, &d->tmp_cap, (size_t) Cin * chunk * hw);
+  memset (y, 0, (size_t) batch * l->out_size * sizeof (float));
+  for (int s0 = 0; s0 < batch; s0 += chunk)
+    {
+      int n = MIN (chunk, batch - s0);
+      lq_nchw_to_cnhw (tmp, x + (size_t) s0 * l->in_size, n, Cin, hw);
+      lq_gemm (TRUE, FALSE, K, n * hw, Cin, 1.0f, l->params[0].value->data, K, tmp, n * hw, 0.0f,
+               col, n * hw);
+      float *ys = y + (size_t) s0 * l->out_size;
+      lq_col2im (&d->g, col, n, ys);
+      if (bias)
+        for (int s = 0; s < n; s++)
+          for (int c = 0; c < d->out_channels; c++)
+            {
+              float *p = ys + ((size_t) s * d->out_channels + c) * ohw, b = bias[c];
+              for (int q = 0; q < ohw; q++)
+                p[q] += b;
+            }
+    }
+}
+
+static void
+deconv_forward (LqLayer *l, float *y, const float *x, int batch)
+{
+  deconv_apply ((LqDeconv *) l, y, x, batch, l->params[1].value->data);
+}
+
+static void
+deconv_tangent (LqLayer *l, float *ry, const float *rx, const float *x, const float *y, int batch)
+{
+  deconv_apply ((LqDeconv *) l, ry, rx, batch, NULL);
+}
+
+static void
+deconv_adjoint (LqDeconv *d, float *dx, const float *dy, const float *x, int batch, float *dW,
+                float *db)
+{
+  LqLayer *l = &d->parent;
+  const int Cin = l->in[0], K = d->out_channels * d->k * d->k, hw = l->in[1] * l->in[2];
+  const int ohw = l->out[1] * l->out[2];
+  const int chunk = lq_im2col_chunk (K, hw, batch);
+  float *col = lq_floats_reserve (&d->col, &d->col_cap, (size_t) K * chunk * hw);
+  float *tmp = lq_floats_reserve (&d->tmp, &d->tmp_cap, (size_t) Cin * chunk * hw);
+  for (int s0 = 0; s0 < batch; s0 += chunk)
+    {
+      int n = MIN (chunk, batch - s0);
+      const float *dys = dy + (size_t) s0 * l->out_size;
+      if (db)
+        for (int s = 0; s < n; s++)
+          for (int c = 0; c < d->out_channels; c++)
+            {
+              const float *p = dys + ((size_t) s * d->out_channels + c) * ohw;
+              double acc = 0;
+              for (int q = 0; q < ohw; q++)
+                acc += p[q];
+              db[c] += (float) acc;
+            }
+      if (!dx && !dW)
+        continue;
+      lq_im2col (&d->g, dys, n, col);
+      if (dW)
+        {
+          lq_nchw_to_cnhw (tmp, x + (size_t) s0 * l->in_size, n, Cin, hw);
+          lq_gemm (FALSE, TRUE, Cin, K, n * hw, 1.0f, tmp, n * hw, col, n * hw, 1.0f, dW, K);
+        }
+      if (dx)
+        {
+          lq_gemm (FALSE, FALSE, Cin, n * hw, K, 1.0f, l->params[0].value->data, K, col, n * hw,
+                   0.0f, tmp, n * hw);
+          lq_cnhw_to_nchw (dx + (size_t) s0 * l->in_size, tmp, n, Cin, hw);
+        }
+    }
+}
+
+static void
+deconv_backward (LqLayer *l, float *dx, const float *dy, const float *x, const float *y, int batch,
+                 gboolean params)
+{
+  deconv_adjoint ((LqDeconv *) l, dx, dy, x, batch, params ? l->params[0].grad->data : NULL,
+                  params ? l->params[1].grad->data : NULL);
+}
+
+static void
+deconv_weight_grad (LqLayer *l, const float *rx, const float *dy, int batch)
+{
+  deconv_adjoint ((LqDeconv *) l, NULL, dy, rx, batch, l->params[0].grad->data, NULL);
+}
+
+static void
+deconv_init (LqLayer *l, LqRng *rng)
+{
+  /* PyTorch computes fan_in of ConvTranspose2d from weight.size(1) · k · k. */
+  const LqTensor *w = l->params[0].value;
+  double bound = 1.0 / sqrt ((double) w->shape[1] * w->shape[2] * w->shape[3]);
+  for (int p = 0; p < 2; p++)
+    for (size_t i = 0; i < l->params[p].value->numel; i++)
+      l->params[p].value->data[i] = (float) ((2.0 * lq_rng_uniform (rng) - 1.0) * bound);
+}
+
+static void
+deconv_finalize (LqLayer *l)
+{
+  LqDeconv *d = (LqDeconv *) l;
+  lq_floats_free (d->col);
+  lq_floats_free (d->tmp);
+}
+
+static const LqLayerClass deconv_class = {
+  .kind = "deconv2d",
+  .infer = deconv_infer,
+  .forward = deconv_forward,
+  .backward = deconv_backward,
+  .tangent = deconv_tangent,
+  .weight_grad = deconv_weight_grad,
+  .init = deconv_init,
+  .finalize = deconv_finalize,
+};
+
+LqLayer *
+lq_deconv2d_new (const char *name, int out_channels, int k, int stride, int padding,
+                 int output_padding)
+{
+  g_return_val_if_fail (out_channels > 0 && k > 0 && stride > 0 && padding >= 0, NULL);
+  g_return_val_if_fail (output_padding >= 0, NULL);
+  LqDeconv *d = g_new0 (LqDeconv, 1);
+  d->parent.klass = &deconv_class;
+  d->parent.name = g_strdup (name);
+  d->out_channels = out_channels, d->k = k, d->stride = stride;
+  d->padding = padding, d->output_padding = output_padding;
+  return &d->parent;
+}

@@ -1,0 +1,21 @@
+/* lq-gemm.h: the one GEMM entry point (row-major, BLAS signature) and its naive oracle. */
+#pragma once
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, all row-major. */
+void lq_gemm (gboolean trans_a, gboolean trans_b, int M, int N, int K,
+              float alpha, const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc);
+
+/* The same contract computed with three loops in double precision: the test oracle. */
+void lq_gemm_naive (gboolean trans_a, gboolean trans_b, int M, int N, int K,
+                    float alpha, const float *A, int lda, const float *B, int ldb,
+                    float beta, float *C, int ldc);
+
+/* Number of threads OpenBLAS may use (callers running in a worker decide this deliberately). */
+void lq_gemm_set_threads (int n);
+int  lq_gemm_get_threads (void);
+
+G_END_DECLS

@@ -1,0 +1,158 @@
+/* lq-optim.c: SGD with momentum, Adam and the two RMSProps. */
+#include "lq-optim.h"
+#include <math.h>
+
+struct _LqOptim {
+  LqOptimConfig cfg;
+  LqNet *net;          /* borrowed */
+  guint64 t;           /* steps taken */
+  GPtrArray *state;    /* LqTensor*: one or two slots per parameter */
+  GPtrArray *names;
+  int slots;
+};
+
+LqOptimConfig
+lq_optim_defaults (LqOptimKind kind, float lr)
+{
+  LqOptimConfig c = { .kind = kind, .lr = lr };
+  switch (kind)
+    {
+    case LQ_OPTIM_SGD: c.momentum = 0.9f; break;
+    case LQ_OPTIM_ADAM: c.beta1 = 0.9f, c.beta2 = 0.999f, c.eps = 1e-8f; break;
+    case LQ_OPTIM_RMSPROP_TF: c.beta2 = 0.9f, c.eps = 1e-10f; break;
+    case LQ_OPTIM_RMSPROP_TORCH: c.beta2 = 0.99f, c.eps = 1e-8f; break;
+    }
+  return c;
+}
+
+LqOptim *
+lq_optim_new (const LqOptimConfig *config, LqNet *net)
+{
+  static const char *slot_names[][2] = {
+    [LQ_OPTIM_SGD] = { "momentum", NULL },
+    [LQ_OPTIM_ADAM] = { "exp_avg", "exp_avg_sq" },
+    [LQ_OPTIM_RMSPROP_TF] = { "rms", NULL },
+    [LQ_OPTIM_RMSPROP_TORCH] = { "square_avg", NULL },
+  };
+  LqOptim *o = g_new0 (LqOptim, 1);
+  o->cfg = *config;
+  o->net = net;
+  o->slots = config->kind == LQ_OPTIM_ADAM ? 2 : 1;
+  o->state = g_ptr_array_new_with_free_func ((GDestroyNotify) lq_tensor_free);
+  o->names = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 0; i < lq_net_n_params (net); i++)
+    {
+      LqParam *p = lq_net_param (net, i);
+      for (int s = 0; s < o->slots; s++)
+        {
+          LqTensor *t = lq_tensor_new (p->value->ndim, p->value->shape);
+          if (config->kind == LQ_OPTIM_RMSPROP_TF)
+            for (size_t k = 0; k < t->numel; k++)
+              t->data[k] = 1.0f;
+          g_ptr_array_add (o->state, t);
+          g_ptr_array_add (o->names, g_strdup_printf ("%s.%s", p->name, slot_names[config->kind][s]));
+        }
+    }
+  return o;
+}
+
+void
+lq_optim_free (LqOptim *o)
+{
+  if (o == NULL)
+    return;
+  g_ptr_array_unref (o->state);
+  g_ptr_array_unref (o->names);
+  g_free (o);
+}
+
+void
+lq_optim_step (LqOptim *o)
+{
+  const LqOptimConfig *c = &o->cfg;
+  o->t++;
+  const double bc1 = 1.0 - pow (c->beta1, (double) o->t), bc2 = 1.0 - pow (c->beta2, (double) o->t);
+  for (int i = 0; i < lq_net_n_params (o->net); i++)
+    {
+      LqParam *p = lq_net_param (o->net, i);
+      float *w = p->value->data;
+      const float *g = p->grad->data;
+      float *s0 = ((LqTensor *) g_ptr_array_index (o->state, i * o->slots))->data;
+      const size_t n = p->value->numel;
+      switch (c->kind)
+        {
+        case LQ_OPTIM_SGD:
+          for (size_t k = 0; k < n; k++)
+            {
+              s0[k] = (o->t == 1) ? g[k] : c->momentum * s0[k] + g[k];
+              w[k] -= c->lr * s0[k];
+            }
+          break;
+        case LQ_OPTIM_ADAM:
+          {
+            float *s1 = ((LqTensor *) g_ptr_array_index (o->state, i * o->slots + 1))->data;
+            const float step = (float) (c->lr / bc1);
+            const float rbc2 = (float) sqrt (bc2);
+            for (size_t k = 0; k < n; k++)
+              {
+                s0[k] = c->beta1 * s0[k] + (1.0f - c->beta1) * g[k];
+                s1[k] = c->beta2 * s1[k] + (1.0f - c->beta2) * g[k] * g[k];
+                w[k] -= step * s0[k] / (sqrtf (s1[k]) / rbc2 + c->eps);
+              }
+          }
+          break;
+        case LQ_OPTIM_RMSPROP_TF:
+          for (size_t k = 0; k < n; k++)
+            {
+              s0[k] = c->beta2 * s0[k] + (1.0f - c->beta2) * g[k] * g[k];
+              w[k] -= c->lr * g[k] / sqrtf (s0[k] + c->eps);
+            }
+          break;
+        case LQ_OPTIM_RMSPROP_TORCH:
+          for (size_t k = 0; k < n; k++)
+            {
+              s0[k] = c->beta2 * s0[k] + (1.0f - c->beta2) * g[k] * g[k];
+              w[k] -= c->lr * g[k] / (sqrtf (s0[k]) + c->eps);
+            }
+          break;
+        }
+    }
+}
+
+void
+lq_optim_set_lr (LqOptim *o, float lr)
+{
+  o->cfg.lr = lr;
+}
+
+float
+lq_optim_get_lr (const LqOptim *o)
+{
+  return o->cfg.lr;
+}
+
+guint64
+lq_optim_steps (const LqOptim *o)
+{
+  return o->t;
+}
+
+void
+lq_optim_set_steps (LqOptim *o, guint64 steps)
+{
+  o->t = steps;
+}
+
+int
+lq_optim_n_state (const LqOptim *o)
+{
+  return (int) o->state->len;
+}
+
+LqTensor *
+lq_optim_state (LqOptim *o, int i, const char **name)
+{
+  if (name)
+    *name = g_ptr_array_index (o->names, i);
+  return g_ptr_array_index (o->state, i);
+}
