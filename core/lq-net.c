@@ -129,6 +129,12 @@ lq_net_set_training (LqNet *net, gboolean training)
 }
 
 int
+lq_net_batch (const LqNet *net)
+{
+  return net->batch;
+}
+
+int
 lq_net_n_layers (const LqNet *net)
 {
   return (int) net->layers->len;

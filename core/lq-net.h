@@ -27,6 +27,7 @@ void     lq_net_in_shape (const LqNet *net, int shape[3]);
 void     lq_net_out_shape (const LqNet *net, int shape[3]);
 size_t   lq_net_in_size (const LqNet *net);   /* per sample */
 size_t   lq_net_out_size (const LqNet *net);
+int      lq_net_batch (const LqNet *net);   /* batch of the last forward */
 
 /* Parameters, in layer order (weight then bias). */
 int      lq_net_n_params (const LqNet *net);

@@ -23,6 +23,9 @@ typedef struct {
 } LqVaeConfig;
 
 LqVaeConfig lq_vae_config_paper (void);
+/* Named configurations: "paper" (width 64, hidden 1024) and "compact" (width 64, hidden 512: half
+ * the dense weights, for the size budget of the shipped files and for training time). */
+gboolean    lq_vae_config_from_name (const char *name, LqVaeConfig *cfg, GError **error);
 
 typedef struct _LqVae LqVae;
 
@@ -49,4 +52,15 @@ void     lq_vae_purify (LqVae *vae, const float *x, int batch, float *out, float
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LqVae, lq_vae_free)
 
+G_END_DECLS
+
+#include "lq-safetensors.h"
+G_BEGIN_DECLS
+void     lq_vae_set_data (LqVae *vae, LqDataKind data);
+/* Saves encoder ("encoder.*"), g ("decoder.*"), h ("decoder_h.*") when with_h, plus extra tensors
+ * (checkpoints add optimizer state); metadata gets arch, dataset, latent, width, hidden,
+ * threshold, and the caller's entries. */
+gboolean lq_vae_save (LqVae *vae, const char *path, gboolean with_h, GPtrArray *extra_names,
+                      GPtrArray *extra_tensors, GHashTable *metadata, LqDType dtype,
+                      GError **error);
 G_END_DECLS

@@ -1,0 +1,329 @@
+/* lq-train-vae.c: the LQ-VAE training step (Algorithm 1) and its checkpoints. */
+#include "lq-train-vae.h"
+#include "lq-error.h"
+#include "lq-loss.h"
+#include "lq-net-io.h"
+#include "lq-optim.h"
+#include "lq-penalty.h"
+#include "lq-safetensors.h"
+#include <math.h>
+#include <string.h>
+
+struct _LqVaeTrainer {
+  LqVaeTrainConfig cfg;
+  const LqDataset *train;
+  LqVae *vae;
+  LqOptim *opt_f, *opt_g, *opt_h;
+  guint64 step;
+  guint32 *perm;       /* permutation of the current epoch */
+  guint64 perm_epoch;  /* epoch perm belongs to, G_MAXUINT64 before the first */
+  /* per-step buffers: [B × 784] images, [B × latent] codes and their gradients */
+  float *x, *u, *z, *eps, *soft, *hard, *dsoft, *dz, *dout, *dimg;
+};
+
+LqVaeTrainConfig
+lq_vae_train_config_default (LqDataKind data)
+{
+  return (LqVaeTrainConfig){
+    .vae = lq_vae_config_paper (), .data = data, .seed = 1, .batch = 64, .lr = 3e-4f,
+    .decay_rate = 0.98f, .decay_steps = 10000, .rec_weight = 10.0f, .gp_weight = 10.0f,
+    .gp_target = 0.1f, .soft_scale = 500.0f,
+  };
+}
+
+static LqOptim *
+rmsprop (LqNet *net, float lr)
+{
+  LqOptimConfig oc = lq_optim_defaults (LQ_OPTIM_RMSPROP_TF, lr);
+  return lq_optim_new (&oc, net);
+}
+
+LqVaeTrainer *
+lq_vae_trainer_new (const LqVaeTrainConfig *cfg, const LqDataset *train)
+{
+  LqVaeTrainer *t = g_new0 (LqVaeTrainer, 1);
+  const size_t B = cfg->batch, L = cfg->vae.latent;
+  t->cfg = *cfg;
+  t->train = train;
+  t->vae = lq_vae_new (&cfg->vae, TRUE, cfg->seed);
+  lq_vae_set_data (t->vae, cfg->data);
+  t->opt_f = rmsprop (lq_vae_encoder (t->vae), cfg->lr);
+  t->opt_g = rmsprop (lq_vae_decoder (t->vae), cfg->lr);
+  t->opt_h = rmsprop (lq_vae_decoder_h (t->vae), cfg->lr);
+  t->perm = g_new (guint32, train->n);
+  t->perm_epoch = G_MAXUINT64;
+  t->x = lq_floats_new (B * LQ_IMAGE_SIZE);
+  t->dimg = lq_floats_new (B * LQ_IMAGE_SIZE);
+  t->u = lq_floats_new (2 * L);
+  for (size_t j = 0; j < L; j++)
+    t->u[j] = 1.0f; /* ∇_x Σ_j mu_j: weight 1 on mu, 0 on logvar */
+  t->z = lq_floats_new (B * L);
+  t->eps = lq_floats_new (B * L);
+  t->soft = lq_floats_new (B * L);
+  t->hard = lq_floats_new (B * L);
+  t->dsoft = lq_floats_new (B * L);
+  t->dz = lq_floats_new (B * L);
+  t->dout = lq_floats_new (B * 2 * L);
+  return t;
+}
+
+void
+lq_vae_trainer_free (LqVaeTrainer *t)
+{
+  if (t == NULL)
+    return;
+  lq_optim_free (t->opt_f);
+  lq_optim_free (t->opt_g);
+  lq_optim_free (t->opt_h);
+  lq_vae_free (t->vae);
+  g_free (t->perm);
+  float *bufs[] = { t->x, t->u, t->z, t->eps, t->soft, t->hard, t->dsoft, t->dz, t->dout, t->dimg };
+  for (gsize i = 0; i < G_N_ELEMENTS (bufs); i++)
+    lq_floats_free (bufs[i]);
+  g_free (t);
+}
+
+/* Batch `step` of the epoch-wise shuffled training set, scaled to [−1, 1]. */
+static void
+load_batch (LqVaeTrainer *t)
+{
+  const guint64 per_epoch = t->train->n / t->cfg.batch;
+  const guint64 epoch = t->step / per_epoch, pos = (t->step % per_epoch) * t->cfg.batch;
+  if (epoch != t->perm_epoch)
+    {
+      LqRng rng;
+      lq_rng_seed (&rng, t->cfg.seed * 0x9E3779B97F4A7C15ULL + epoch + 1);
+      for (int i = 0; i < t->train->n; i++)
+        t->perm[i] = i;
+      lq_rng_shuffle (&rng, t->perm, t->train->n);
+      t->perm_epoch = epoch;
+    }
+  for (int b = 0; b < t->cfg.batch; b++)
+    {
+      const float *src = t->train->images + (size_t) t->perm[pos + b] * LQ_IMAGE_SIZE;
+      float *dst = t->x + (size_t) b * LQ_IMAGE_SIZE;
+      for (int k = 0; k < LQ_IMAGE_SIZE; k++)
+        dst[k] = 2.0f * src[k] - 1.0f;
+    }
+}
+
+/* Reconstruction through a decoder: forward on `code`, weighted MSE to x, backward with
+ * parameter gradients; the code's gradient goes to dcode when not NULL. */
+static float
+decoder_step (LqVaeTrainer *t, LqNet *dec, const float *code, float *dcode)
+{
+  const int B = t->cfg.batch;
+  const size_t n = (size_t) B * LQ_IMAGE_SIZE;
+  lq_net_zero_grad (dec);
+  const float *y = lq_net_forward (dec, code, B);
+  float loss = t->cfg.rec_weight * lq_mse (y, t->x, n, t->dimg);
+  for (size_t i = 0; i < n; i++)
+    t->dimg[i] *= t->cfg.rec_weight;
+  lq_net_backward (dec, t->dimg, dcode, TRUE);
+  return loss;
+}
+
+gboolean
+lq_vae_trainer_step (LqVaeTrainer *t, LqVaeTrainStats *stats, GError **error)
+{
+  const LqVaeTrainConfig *c = &t->cfg;
+  const int B = c->batch, L = c->vae.latent;
+  const float th = c->vae.threshold, t2 = th * th;
+  LqNet *f = lq_vae_encoder (t->vae), *g = lq_vae_decoder (t->vae), *h = lq_vae_decoder_h (t->vae);
+  LqVaeTrainStats s = { 0 };
+
+  float lr = c->lr * powf (c->decay_rate, (float) t->step / (float) c->decay_steps);
+  lq_optim_set_lr (t->opt_f, lr);
+  lq_optim_set_lr (t->opt_g, lr);
+  lq_optim_set_lr (t->opt_h, lr);
+
+  load_batch (t);
+  lq_net_set_training (f, TRUE);
+  lq_net_zero_grad (f);
+  const float *out = lq_net_forward (f, t->x, B); /* [B, 2L]: mu then logvar */
+
+  /* 10·GP first: it needs the backward buffers of this forward and leaves them overwritten. */
+  if (!lq_grad_penalty (f, t->u, c->gp_target, c->gp_weight, &s.gp, &s.grad_norm, error))
+    return FALSE;
+
+  LqRng rng;
+  lq_rng_seed (&rng, c->seed * 0xD1B54A32D192ED03ULL + t->step * 2 + 1);
+  for (int b = 0; b < B; b++)
+    for (int j = 0; j < L; j++)
+      {
+        const size_t k = (size_t) b * L + j;
+        float mu = out[(size_t) b * 2 * L + j], lv = out[(size_t) b * 2 * L + L + j];
+        t->eps[k] = (float) lq_rng_normal (&rng);
+        t->z[k] = mu + th * 0.5f * expf (0.5f * lv) * t->eps[k];
+        float a = c->soft_scale * (t2 - t->z[k] * t->z[k]);
+        t->soft[k] = a / (1.0f + fabsf (a));
+        t->hard[k] = a >= 0.0f ? 1.0f : -1.0f;
+      }
+
+  s.l_h = decoder_step (t, h, t->soft, t->dsoft);
+  s.l_g = decoder_step (t, g, t->hard, NULL);
+
+  /* Encoder gradient: KL/(L·B) + L_h through H̃ and the sampling. The forward buffers of f are
+   * intact (the penalty only overwrote the backward ones). */
+  for (int b = 0; b < B; b++)
+    for (int j = 0; j < L; j++)
+      {
+        const size_t k = (size_t) b * L + j;
+        float a = c->soft_scale * (t2 - t->z[k] * t->z[k]);
+        float d = 1.0f + fabsf (a);
+        t->dz[k] = t->dsoft[k] * c->soft_scale * (-2.0f * t->z[k]) / (d * d);
+      }
+  float *dmu = t->dout, *dlv = t->dout + L; /* views per sample, stride 2L */
+  s.kl = 0;
+  for (int b = 0; b < B; b++)
+    {
+      const float *mu = out + (size_t) b * 2 * L, *lv = mu + L;
+      float *dm = dmu + (size_t) b * 2 * L, *dl = dlv + (size_t) b * 2 * L;
+      s.kl += lq_kl_normal (mu, lv, L, 1.0f / (L * B), dm, dl);
+      for (int j = 0; j < L; j++)
+        {
+          const size_t k = (size_t) b * L + j;
+          dm[j] += t->dz[k];
+          dl[j] += t->dz[k] * th * 0.5f * 0.5f * expf (0.5f * lv[j]) * t->eps[k];
+        }
+    }
+  lq_net_backward (f, t->dout, NULL, TRUE);
+
+  lq_optim_step (t->opt_f);
+  lq_optim_step (t->opt_g);
+  lq_optim_step (t->opt_h);
+  t->step++;
+  s.step = t->step;
+  if (!isfinite (s.l_g) || !isfinite (s.l_h) || !isfinite (s.gp))
+    {
+      g_set_error (error, LQ_ERROR, LQ_ERROR_INVALID_ARGUMENT,
+                   "training diverged at step %" G_GUINT64_FORMAT " (a loss is not finite)", t->step);
+      return FALSE;
+    }
+  if (stats)
+    *stats = s;
+  return TRUE;
+}
+
+guint64
+lq_vae_trainer_steps (const LqVaeTrainer *t)
+{
+  return t->step;
+}
+
+LqVae *
+lq_vae_trainer_vae (LqVaeTrainer *t)
+{
+  return t->vae;
+}
+
+const LqVaeTrainConfig *
+lq_vae_trainer_config (const LqVaeTrainer *t)
+{
+  return &t->cfg;
+}
+
+static void
+collect_optim (LqOptim *o, const char *prefix, GPtrArray *names, GPtrArray *tensors)
+{
+  for (int i = 0; i < lq_optim_n_state (o); i++)
+    {
+      const char *name;
+      LqTensor *s = lq_optim_state (o, i, &name);
+      g_ptr_array_add (names, g_strconcat (prefix, name, NULL));
+      g_ptr_array_add (tensors, s);
+    }
+}
+
+gboolean
+lq_vae_trainer_save (LqVaeTrainer *t, const char *path, GHashTable *metadata, GError **error)
+{
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) tensors = g_ptr_array_new ();
+  collect_optim (t->opt_f, "optim_f.", names, tensors);
+  collect_optim (t->opt_g, "optim_g.", names, tensors);
+  collect_optim (t->opt_h, "optim_h.", names, tensors);
+  g_autoptr (GHashTable) md = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (metadata)
+    {
+      GHashTableIter it;
+      gpointer k, v;
+      g_hash_table_iter_init (&it, metadata);
+      while (g_hash_table_iter_next (&it, &k, &v))
+        g_hash_table_insert (md, g_strdup (k), g_strdup (v));
+    }
+  g_hash_table_replace (md, g_strdup ("steps"), g_strdup_printf ("%" G_GUINT64_FORMAT, t->step));
+  g_hash_table_replace (md, g_strdup ("seed"), g_strdup_printf ("%" G_GUINT64_FORMAT, t->cfg.seed));
+  g_hash_table_replace (md, g_strdup ("batch"), g_strdup_printf ("%d", t->cfg.batch));
+  return lq_vae_save (t->vae, path, TRUE, names, tensors, md, LQ_DTYPE_F32, error);
+}
+
+static gboolean
+load_optim (LqOptim *o, const LqSafetensors *st, const char *prefix, GError **error)
+{
+  for (int i = 0; i < lq_optim_n_state (o); i++)
+    {
+      const char *name;
+      LqTensor *s = lq_optim_state (o, i, &name);
+      g_autofree char *full = g_strconcat (prefix, name, NULL);
+      LqTensor *src = lq_safetensors_get (st, full);
+      if (src == NULL || !lq_tensor_same_shape (src, s))
+        {
+          g_set_error (error, LQ_ERROR, LQ_ERROR_FORMAT, "checkpoint lacks optimizer state %s", full);
+          return FALSE;
+        }
+    }
+  for (int i = 0; i < lq_optim_n_state (o); i++)
+    {
+      const char *name;
+      LqTensor *s = lq_optim_state (o, i, &name);
+      g_autofree char *full = g_strconcat (prefix, name, NULL);
+      memcpy (s->data, lq_safetensors_get (st, full)->data, s->numel * sizeof (float));
+    }
+  return TRUE;
+}
+
+gboolean
+lq_vae_trainer_resume (LqVaeTrainer *t, const char *path, GError **error)
+{
+  g_autoptr (LqSafetensors) st = lq_safetensors_load (path, error);
+  if (st == NULL)
+    return FALSE;
+  const char *steps = lq_safetensors_metadata (st, "steps");
+  const char *seed = lq_safetensors_metadata (st, "seed");
+  guint64 step, sd;
+  if (!steps || !seed || !g_ascii_string_to_unsigned (steps, 10, 0, G_MAXUINT64, &step, NULL) ||
+      !g_ascii_string_to_unsigned (seed, 10, 0, G_MAXUINT64, &sd, NULL))
+    {
+      g_set_error (error, LQ_ERROR, LQ_ERROR_FORMAT, "%s: not a training checkpoint", path);
+      return FALSE;
+    }
+  if (sd != t->cfg.seed)
+    {
+      g_set_error (error, LQ_ERROR, LQ_ERROR_INVALID_ARGUMENT,
+                   "%s was trained with seed %" G_GUINT64_FORMAT ", not %" G_GUINT64_FORMAT, path,
+                   sd, t->cfg.seed);
+      return FALSE;
+    }
+  /* Validate into a scratch trainer first, so a bad file leaves this one untouched. */
+  g_autoptr (LqVaeTrainer) tmp = lq_vae_trainer_new (&t->cfg, t->train);
+  if (!lq_net_load_from (lq_vae_encoder (tmp->vae), st, "encoder.", error) ||
+      !lq_net_load_from (lq_vae_decoder (tmp->vae), st, "decoder.", error) ||
+      !lq_net_load_from (lq_vae_decoder_h (tmp->vae), st, "decoder_h.", error) ||
+      !load_optim (tmp->opt_f, st, "optim_f.", error) ||
+      !load_optim (tmp->opt_g, st, "optim_g.", error) ||
+      !load_optim (tmp->opt_h, st, "optim_h.", error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      return FALSE;
+    }
+  LqVae *v = t->vae;
+  LqOptim *of = t->opt_f, *og = t->opt_g, *oh = t->opt_h;
+  t->vae = tmp->vae, t->opt_f = tmp->opt_f, t->opt_g = tmp->opt_g, t->opt_h = tmp->opt_h;
+  tmp->vae = v, tmp->opt_f = of, tmp->opt_g = og, tmp->opt_h = oh;
+  t->step = step;
+  lq_optim_set_steps (t->opt_f, step);
+  lq_optim_set_steps (t->opt_g, step);
+  lq_optim_set_steps (t->opt_h, step);
+  return TRUE;
+}

@@ -1,0 +1,21 @@
+/* lq-cli-util.h: what every `lq` subcommand shares — option parsing, errors, a progress bar. */
+#pragma once
+#include <glib.h>
+
+/* Parses options with GOptionContext; prints the error and returns FALSE on bad usage. */
+gboolean lq_cli_parse (int *argc, char ***argv, const GOptionEntry *entries, const char *summary);
+/* Prints "lq: <message>" on stderr and returns code. */
+int      lq_cli_fail (const GError *error, int code);
+/* "lq train lqvae --data mnist …" for weight-file metadata. */
+char    *lq_cli_command_line (int argc, char **argv, const char *prefix);
+
+typedef struct {
+  const char *label;
+  const char *unit;
+  gint64 t0;        /* set on the first call */
+  gint64 last;      /* last redraw, microseconds */
+} LqCliProgress;
+
+/* An LqProgressFunc drawing "label [#####.....] 45 % 1234 unit/s ETA 00:01:02" on stderr (only
+ * when stderr is a terminal or LQ_PROGRESS=1; at most 4 redraws a second). */
+void     lq_cli_progress_cb (guint64 done, guint64 total, const char *status, gpointer user_data);
