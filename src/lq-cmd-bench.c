@@ -1,10 +1,832 @@
-/* lq-cmd-bench.c: placeholder until the subcommand lands. */
+/* lq-cmd-bench.c: `lq bench [--json] [--quick] [--threads N]` — the speed of the engine, in one run.
+ *
+ * Everything is measured in one process so that the ratios compare like with like on a shared,
+ * noisy machine: each figure is the median of several samples, and a sample repeats its operation
+ * until it lasts a few milliseconds. Sections:
+ *   1. raw cblas_sgemm at 1024³ (sampled before and after the layers; median of all samples);
+ *   2. every conv/deconv/dense layer of the LQ-VAE encoder and decoder at batch 64: forward,
+ *      backward to the input and weight gradient (dW and db), each through the LqLayerClass
+ *      vtable, in GFLOP/s (2·MACs) and as a fraction of the raw GEMM;
+ *   3. the gradient-norm penalty (backward to the input + double backprop) as a multiple of one
+ *      encoder forward + backward (parameter gradients, no input gradient: a training backward);
+ *   4. training steps: the LQ-VAE (paper config, batch 64, synthetic images) and classifier A
+ *      (batch 64), in images/s;
+ *   5. attacks: a table of entries on classifier A (the shipped MNIST weights when present,
+ *      otherwise randomly initialised — said in the output).
+ */
+#include <cblas.h>
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "lq-attack.h"
+#include "lq-cli-util.h"
 #include "lq-cmd.h"
+#include "lq-dataset.h"
+#include "lq-gemm.h"
+#include "lq-loss.h"
+#include "lq-models.h"
+#include "lq-net.h"
+#include "lq-optim.h"
+#include "lq-penalty.h"
+#include "lq-train-vae.h"
+#include "lq-vae.h"
+
+#define BENCH_BATCH 64
+#define ATTACK_BATCH 256
+#define LAYER_TARGET 0.5   /* fraction of raw GEMM GFLOP/s (issue 2) */
+#define PENALTY_TARGET 4.0 /* × one encoder forward + backward (issue 2) */
+
+typedef struct {
+  int samples;         /* samples per figure (the median is reported) */
+  double min_sample_s; /* a sample repeats its operation until it lasts this long */
+  gboolean quick;
+} BenchPlan;
+
+typedef void (*BenchFunc) (gpointer data);
+
+static double
+now_s (void)
+{
+  return g_get_monotonic_time () / 1e6;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+median (double *v, int n)
+{
+  qsort (v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Median seconds per call of fn: one warm-up call, then plan->samples samples of `reps` calls each,
+ * reps chosen from the warm-up so a sample lasts about min_sample_s. */
+static double
+time_median (const BenchPlan *plan, BenchFunc fn, gpointer data)
+{
+  double t0 = now_s ();
+  fn (data);
+  double once = now_s () - t0;
+  int reps = once > 0 ? (int) ceil (plan->min_sample_s / once) : 1000;
+  reps = CLAMP (reps, 1, 1000);
+  double *v = g_new (double, plan->samples);
+  for (int s = 0; s < plan->samples; s++)
+    {
+      t0 = now_s ();
+      for (int r = 0; r < reps; r++)
+        fn (data);
+      v[s] = (now_s () - t0) / reps;
+    }
+  double m = median (v, plan->samples);
+  g_free (v);
+  return m;
+}
+
+static void
+fill_uniform (LqRng *rng, float *p, size_t n, float lo, float hi)
+{
+  for (size_t i = 0; i < n; i++)
+    p[i] = lo + (hi - lo) * (float) lq_rng_uniform (rng);
+}
+
+/* --- 1. raw GEMM --- */
+
+typedef struct {
+  int n;
+  float *a, *b, *c;
+} GemmCtx;
+
+static void
+gemm_run (gpointer data)
+{
+  GemmCtx *g = data;
+  lq_gemm (FALSE, FALSE, g->n, g->n, g->n, 1.0f, g->a, g->n, g->b, g->n, 0.0f, g->c, g->n);
+}
+
+/* Appends plan->samples per-call times of sgemm n³ to v (after one warm-up call). */
+static void
+gemm_samples (const BenchPlan *plan, GemmCtx *g, GArray *v)
+{
+  gemm_run (g);
+  for (int s = 0; s < plan->samples; s++)
+    {
+      double t0 = now_s ();
+      int reps = 0;
+      do
+        gemm_run (g), reps++;
+      while (now_s () - t0 < plan->min_sample_s);
+      double t = (now_s () - t0) / reps;
+      g_array_append_val (v, t);
+    }
+}
+
+/* --- 2. layers --- */
+
+typedef enum { PASS_FORWARD, PASS_BACKWARD_INPUT, PASS_WEIGHT_GRAD, N_PASSES } LayerPass;
+static const char *const pass_names[N_PASSES] = { "forward", "backward_input", "weight_grad" };
+static const char *const pass_titles[N_PASSES] = { "fwd", "bwd-in", "wgrad" };
+
+typedef struct {
+  LqLayer *l;
+  const float *x, *y;
+  float *out, *dx, *dy;
+  int batch;
+  LayerPass pass;
+} LayerCtx;
+
+static void
+layer_run (gpointer data)
+{
+  LayerCtx *c = data;
+  const LqLayerClass *k = c->l->klass;
+  switch (c->pass)
+    {
+    case PASS_FORWARD:
+      k->forward (c->l, c->out, c->x, c->batch);
+      break;
+    case PASS_BACKWARD_INPUT:
+      k->backward (c->l, c->dx, c->dy, c->x, c->y, c->batch, FALSE);
+      break;
+    case PASS_WEIGHT_GRAD:
+      k->backward (c->l, NULL, c->dy, c->x, c->y, c->batch, TRUE);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+typedef struct {
+  const char *net;
+  char *layer;
+  const char *kind;
+  int in[3], out[3];
+  double macs;                 /* per batch */
+  double seconds[N_PASSES];
+} LayerResult;
+
+static void
+layer_result_clear (gpointer p)
+{
+  g_free (((LayerResult *) p)->layer);
+}
+
+static gboolean
+is_gemm_layer (const LqLayer *l)
+{
+  const char *k = l->klass->kind;
+  return strcmp (k, "conv2d") == 0 || strcmp (k, "deconv2d") == 0 || strcmp (k, "dense") == 0;
+}
+
+/* Multiply-accumulates of one forward pass over the batch; backward and weight gradient are the
+ * same count (the transposed products). */
+static double
+layer_macs (const LqLayer *l, int batch)
+{
+  const LqTensor *w = l->params[0].value;
+  const char *k = l->klass->kind;
+  if (strcmp (k, "dense") == 0)
+    return (double) batch * l->in_size * l->out[0];
+  if (strcmp (k, "conv2d") == 0) /* out channels × (in·kh·kw) per output pixel */
+    return (double) batch * l->out[1] * l->out[2] * w->shape[0] * w->shape[1] * w->shape[2] *
+           w->shape[3];
+  /* deconv2d: every input pixel scatters in·out·k·k products */
+  return (double) batch * l->in[1] * l->in[2] * w->shape[0] * w->shape[1] * w->shape[2] *
+         w->shape[3];
+}
+
+static void
+bench_net_layers (const BenchPlan *plan, const char *net_name, LqNet *net, const float *input,
+                  LqRng *rng, GArray *results, double *other_s)
+{
+  const int B = BENCH_BATCH;
+  lq_net_set_training (net, TRUE);
+  lq_net_forward (net, input, B);
+  for (int i = 0; i < lq_net_n_layers (net); i++)
+    {
+      LqLayer *l = lq_net_layer (net, i);
+      LayerCtx c = { .l = l, .x = lq_net_activation (net, i - 1), .y = lq_net_activation (net, i),
+                     .batch = B };
+      c.out = lq_floats_new ((size_t) B * l->out_size);
+      c.dx = lq_floats_new ((size_t) B * l->in_size);
+      c.dy = lq_floats_new ((size_t) B * l->out_size);
+      fill_uniform (rng, c.dy, (size_t) B * l->out_size, -1.0f, 1.0f);
+      if (is_gemm_layer (l))
+        {
+          LayerResult r = { .net = net_name, .layer = g_strdup (l->name), .kind = l->klass->kind,
+                            .macs = layer_macs (l, B) };
+          memcpy (r.in, l->in, sizeof r.in);
+          memcpy (r.out, l->out, sizeof r.out);
+          for (int p = 0; p < N_PASSES; p++)
+            {
+              c.pass = p;
+              r.seconds[p] = time_median (plan, layer_run, &c);
+            }
+          g_array_append_val (results, r);
+        }
+      else
+        {
+          /* activations, reshape: forward + backward to the input, summed per net */
+          c.pass = PASS_FORWARD;
+          *other_s += time_median (plan, layer_run, &c);
+          c.pass = PASS_BACKWARD_INPUT;
+          *other_s += time_median (plan, layer_run, &c);
+        }
+      lq_floats_free (c.out);
+      lq_floats_free (c.dx);
+      lq_floats_free (c.dy);
+    }
+  lq_net_zero_grad (net);
+}
+
+/* --- 3. penalty --- */
+
+typedef struct {
+  LqNet *net;
+  const float *x, *u;
+  float *dy;
+  int batch;
+} PenaltyCtx;
+
+static void
+encoder_fwd_bwd_run (gpointer data)
+{
+  PenaltyCtx *c = data;
+  lq_net_forward (c->net, c->x, c->batch);
+  lq_net_backward (c->net, c->dy, NULL, TRUE);
+}
+
+static void
+penalty_run (gpointer data)
+{
+  PenaltyCtx *c = data;
+  g_autoptr (GError) error = NULL;
+  if (!lq_grad_penalty (c->net, c->u, 0.1f, 10.0f, NULL, NULL, &error))
+    g_error ("penalty: %s", error->message);
+}
+
+/* --- 4. training steps --- */
+
+typedef struct {
+  LqVaeTrainer *t;
+} VaeStepCtx;
+
+static void
+vae_step_run (gpointer data)
+{
+  VaeStepCtx *c = data;
+  g_autoptr (GError) error = NULL;
+  if (!lq_vae_trainer_step (c->t, NULL, &error))
+    g_error ("LQ-VAE step: %s", error->message);
+}
+
+/* What lq_train_classifier does per batch: forward, cross-entropy, zero, backward, Adam. */
+typedef struct {
+  LqNet *net;
+  LqOptim *opt;
+  float *x, *dlogits, *probs;
+  guint8 *labels;
+  int batch;
+} ClassifierStepCtx;
+
+static void
+classifier_step_run (gpointer data)
+{
+  ClassifierStepCtx *c = data;
+  const float *logits = lq_net_forward (c->net, c->x, c->batch);
+  lq_softmax_xent (logits, c->labels, c->batch, LQ_N_CLASSES, c->dlogits, c->probs);
+  lq_net_zero_grad (c->net);
+  lq_net_backward (c->net, c->dlogits, NULL, TRUE);
+  lq_optim_step (c->opt);
+}
+
+/* --- 5. attacks --- */
+
+typedef struct {
+  char *name;
+  int batch;
+  double seconds; /* per call (the whole batch) */
+  char *note;
+} AttackResult;
+
+static void
+attack_result_clear (gpointer p)
+{
+  AttackResult *r = p;
+  g_free (r->name);
+  g_free (r->note);
+}
+
+typedef struct {
+  LqAttackParams params;
+  LqTarget *target;
+  const float *x;
+  const guint8 *labels;
+  float *adv;
+  int batch;
+} AttackCtx;
+
+static void
+attack_run (gpointer data)
+{
+  AttackCtx *c = data;
+  g_autoptr (GError) error = NULL;
+  if (!lq_attack_run (&c->params, c->target, c->x, c->labels, c->batch, c->adv, NULL, NULL, &error))
+    g_error ("attack: %s", error->message);
+}
+
+/* The attack entries: add a row here to measure another attack. */
+typedef struct {
+  const char *name;
+  LqAttackKind kind;
+  const char *cw_preset; /* CW only */
+  int batch;             /* 1: the latency of one live image in the explorer */
+  int quick_batch;       /* batch under --quick (CI smoke test) */
+} AttackEntry;
+
+static const AttackEntry attack_entries[] = {
+  { "fgsm", LQ_ATTACK_FGSM, NULL, 1, 1 },
+  { "deepfool", LQ_ATTACK_DEEPFOOL, NULL, 1, 1 },
+  { "cw-live", LQ_ATTACK_CW, "live", 1, 1 },
+  { "fgsm", LQ_ATTACK_FGSM, NULL, ATTACK_BATCH, 32 },
+  { "pgd-40", LQ_ATTACK_PGD, NULL, ATTACK_BATCH, 8 },
+  { "deepfool", LQ_ATTACK_DEEPFOOL, NULL, ATTACK_BATCH, 8 },
+};
+
+static void
+bench_attacks (const BenchPlan *plan, GArray *results, char **classifier_desc, char **data_desc)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LqClassifier) shipped = lq_classifier_load_shipped (LQ_DATA_MNIST, LQ_ARCH_A, &error);
+  g_autoptr (LqNet) random_net = NULL;
+  LqNet *net;
+  if (shipped)
+    {
+      net = shipped->net;
+      *classifier_desc = g_strdup_printf ("classifier A, trained MNIST weights (%s)", shipped->path);
+    }
+  else
+    {
+      LqRng rng;
+      random_net = lq_classifier_new (LQ_ARCH_A);
+      lq_rng_seed (&rng, 7);
+      lq_net_init (random_net, &rng);
+      net = random_net;
+      *classifier_desc = g_strdup_printf ("classifier A, RANDOMLY INITIALISED (no trained weights: "
+                                          "%s); DeepFool/CW iteration counts differ from a trained "
+                                          "model's",
+                                          error->message);
+    }
+  lq_net_set_training (net, FALSE);
+
+  int max_batch = 1;
+  for (gsize i = 0; i < G_N_ELEMENTS (attack_entries); i++)
+    max_batch = MAX (max_batch, plan->quick ? attack_entries[i].quick_batch : attack_entries[i].batch);
+  float *x = lq_floats_new ((size_t) max_batch * LQ_IMAGE_SIZE);
+  float *adv = lq_floats_new ((size_t) max_batch * LQ_IMAGE_SIZE);
+  guint8 *labels = g_new0 (guint8, max_batch);
+  g_autoptr (GError) derr = NULL;
+  g_autoptr (LqDataset) test = lq_dataset_load_prefix (LQ_DATA_MNIST, LQ_SPLIT_TEST, max_batch, &derr);
+  if (test)
+    {
+      memcpy (x, test->images, (size_t) max_batch * LQ_IMAGE_SIZE * sizeof (float));
+      memcpy (labels, test->labels, max_batch);
+      *data_desc = g_strdup_printf ("the first %d MNIST test images", max_batch);
+    }
+  else
+    {
+      LqRng rng;
+      lq_rng_seed (&rng, 11);
+      fill_uniform (&rng, x, (size_t) max_batch * LQ_IMAGE_SIZE, 0.0f, 1.0f);
+      for (int b = 0; b < max_batch; b++)
+        labels[b] = (guint8) lq_rng_below (&rng, LQ_N_CLASSES);
+      *data_desc = g_strdup ("uniform random images (MNIST not installed: lq data import)");
+    }
+
+  g_autoptr (LqTarget) target = lq_target_new_classifier (net);
+  /* An attack runs for up to seconds: fewer samples than the layers, never fewer than one. */
+  BenchPlan ap = { .samples = plan->quick ? 1 : 3, .min_sample_s = 0.0, .quick = plan->quick };
+  for (gsize i = 0; i < G_N_ELEMENTS (attack_entries); i++)
+    {
+      const AttackEntry *e = &attack_entries[i];
+      AttackCtx c = { .params = lq_attack_defaults (e->kind), .target = target, .x = x,
+                      .labels = labels, .adv = adv,
+                      .batch = plan->quick ? e->quick_batch : e->batch };
+      if (e->cw_preset)
+        lq_attack_cw_preset (e->cw_preset, &c.params, NULL);
+      AttackResult r = { .name = g_strdup (e->name), .batch = c.batch };
+      r.seconds = time_median (&ap, attack_run, &c);
+      if (e->kind == LQ_ATTACK_PGD)
+        r.note = g_strdup_printf ("%d steps of %.2g, eps %.2g, random start", c.params.steps,
+                                  c.params.step, c.params.eps);
+      else if (e->kind == LQ_ATTACK_DEEPFOOL)
+        r.note = g_strdup_printf ("up to %d iterations, early stop per image", c.params.max_iter);
+      else if (e->kind == LQ_ATTACK_CW)
+        r.note = g_strdup_printf ("preset %s: %d × %d Adam steps, early abort", e->cw_preset,
+                                  c.params.cw_search_steps, c.params.cw_max_iter);
+      else
+        r.note = g_strdup_printf ("eps %.2g", c.params.eps);
+      g_array_append_val (results, r);
+    }
+  lq_floats_free (x);
+  lq_floats_free (adv);
+  g_free (labels);
+}
+
+/* --- output --- */
+
+typedef struct {
+  char *cpu;
+  int cores, threads;
+  char *blas_config;
+  gboolean quick;
+  int samples;
+  double gemm_s;            /* per 1024³ call */
+  GArray *layers;           /* LayerResult */
+  double other_s[2];        /* encoder, decoder: elementwise layers fwd + bwd */
+  double enc_fwd_bwd_s, penalty_s;
+  double vae_step_s, clf_step_s;
+  GArray *attacks;          /* AttackResult */
+  char *attack_classifier, *attack_data;
+} BenchReport;
+
+static double
+gemm_gflops (const BenchReport *r)
+{
+  return 2.0 * 1024.0 * 1024.0 * 1024.0 / r->gemm_s / 1e9;
+}
+
+static int
+count_layer_misses (const BenchReport *r, int *total)
+{
+  int miss = 0;
+  *total = 0;
+  for (guint i = 0; i < r->layers->len; i++)
+    {
+      const LayerResult *l = &g_array_index (r->layers, LayerResult, i);
+      for (int p = 0; p < N_PASSES; p++)
+        {
+          double ratio = 2.0 * l->macs / l->seconds[p] / 1e9 / gemm_gflops (r);
+          (*total)++;
+          miss += ratio < LAYER_TARGET;
+        }
+    }
+  return miss;
+}
+
+static void
+print_text (const BenchReport *r)
+{
+  const double peak = gemm_gflops (r);
+  printf ("lq bench%s — %s, %d cores, OpenBLAS %d threads (%s)\n", r->quick ? " --quick" : "",
+          r->cpu, r->cores, r->threads, r->blas_config);
+  printf ("Every figure is the median of %d samples; ratios are to the raw GEMM of this run.\n\n",
+          r->samples);
+  printf ("Raw cblas_sgemm 1024x1024x1024: %.1f GFLOP/s (%.2f ms)\n\n", peak, 1e3 * r->gemm_s);
+
+  printf ("Layers at batch %d (GFLOP/s = 2*MACs/s; ratio = fraction of raw GEMM; target >= %.2f)\n",
+          BENCH_BATCH, LAYER_TARGET);
+  printf ("%-8s %-8s %-9s %-10s %-10s %7s", "net", "layer", "kind", "in", "out", "GFLOP");
+  for (int p = 0; p < N_PASSES; p++)
+    printf (" | %-6s %7s %6s %5s", pass_titles[p], "ms", "GF/s", "ratio");
+  printf ("\n");
+  for (guint i = 0; i < r->layers->len; i++)
+    {
+      const LayerResult *l = &g_array_index (r->layers, LayerResult, i);
+      g_autofree char *in = g_strdup_printf ("%dx%dx%d", l->in[0], l->in[1], l->in[2]);
+      g_autofree char *out = g_strdup_printf ("%dx%dx%d", l->out[0], l->out[1], l->out[2]);
+      printf ("%-8s %-8s %-9s %-10s %-10s %7.3f", l->net, l->layer, l->kind, in, out,
+              2.0 * l->macs / 1e9);
+      for (int p = 0; p < N_PASSES; p++)
+        {
+          double gf = 2.0 * l->macs / l->seconds[p] / 1e9, ratio = gf / peak;
+          printf (" | %-6s %7.3f %6.1f %4.2f%s", "", 1e3 * l->seconds[p], gf, ratio,
+                  ratio < LAYER_TARGET ? "!" : " ");
+        }
+      printf ("\n");
+    }
+  int total, miss = count_layer_misses (r, &total);
+  printf ("%d of %d layer passes at >= %.0f %% of raw GEMM ('!' marks a miss).\n", total - miss,
+          total, 100 * LAYER_TARGET);
+  printf ("Elementwise layers (LeakyReLU, tanh, reshape), forward + backward per batch: encoder "
+          "%.2f ms, decoder %.2f ms\n\n",
+          1e3 * r->other_s[0], 1e3 * r->other_s[1]);
+
+  double pr = r->penalty_s / r->enc_fwd_bwd_s;
+  printf ("Gradient-norm penalty (double backprop) at batch %d: %.2f ms = %.2f x one encoder "
+          "forward+backward (%.2f ms); target <= %.1f x: %s\n\n",
+          BENCH_BATCH, 1e3 * r->penalty_s, pr, 1e3 * r->enc_fwd_bwd_s, PENALTY_TARGET,
+          pr <= PENALTY_TARGET ? "met" : "MISSED");
+
+  printf ("Training steps at batch %d:\n", BENCH_BATCH);
+  printf ("  LQ-VAE (paper config, 3 nets + penalty + 3 RMSProp): %7.1f ms  %7.1f images/s\n",
+          1e3 * r->vae_step_s, BENCH_BATCH / r->vae_step_s);
+  printf ("  classifier A (Adam, dropout on):                     %7.1f ms  %7.1f images/s\n\n",
+          1e3 * r->clf_step_s, BENCH_BATCH / r->clf_step_s);
+
+  printf ("Attacks — %s;\n  inputs: %s\n", r->attack_classifier, r->attack_data);
+  printf ("  %-10s %6s %10s %12s  %s\n", "attack", "batch", "ms", "images/s", "settings");
+  for (guint i = 0; i < r->attacks->len; i++)
+    {
+      const AttackResult *a = &g_array_index (r->attacks, AttackResult, i);
+      printf ("  %-10s %6d %10.1f %12.1f  %s\n", a->name, a->batch, 1e3 * a->seconds,
+              a->batch / a->seconds, a->note);
+    }
+}
+
+static void
+json_pass (JsonBuilder *b, const char *name, double seconds, double macs, double peak)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "ms");
+  json_builder_add_double_value (b, 1e3 * seconds);
+  json_builder_set_member_name (b, "gflops");
+  json_builder_add_double_value (b, 2.0 * macs / seconds / 1e9);
+  json_builder_set_member_name (b, "ratio");
+  json_builder_add_double_value (b, 2.0 * macs / seconds / 1e9 / peak);
+  json_builder_end_object (b);
+}
+
+static void
+json_shape (JsonBuilder *b, const char *name, const int s[3])
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (int i = 0; i < 3; i++)
+    json_builder_add_int_value (b, s[i]);
+  json_builder_end_array (b);
+}
+
+#define JSON_D(b, key, v) (json_builder_set_member_name (b, key), json_builder_add_double_value (b, v))
+#define JSON_I(b, key, v) (json_builder_set_member_name (b, key), json_builder_add_int_value (b, v))
+#define JSON_S(b, key, v) (json_builder_set_member_name (b, key), json_builder_add_string_value (b, v))
+#define JSON_B(b, key, v) (json_builder_set_member_name (b, key), json_builder_add_boolean_value (b, v))
+
+static void
+print_json (const BenchReport *r)
+{
+  const double peak = gemm_gflops (r);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "machine");
+  json_builder_begin_object (b);
+  JSON_S (b, "cpu", r->cpu);
+  JSON_I (b, "cores", r->cores);
+  JSON_I (b, "blas_threads", r->threads);
+  JSON_S (b, "blas_config", r->blas_config);
+  json_builder_end_object (b);
+  JSON_B (b, "quick", r->quick);
+  JSON_I (b, "samples", r->samples);
+
+  json_builder_set_member_name (b, "gemm");
+  json_builder_begin_object (b);
+  JSON_I (b, "n", 1024);
+  JSON_D (b, "ms", 1e3 * r->gemm_s);
+  JSON_D (b, "gflops", peak);
+  json_builder_end_object (b);
+
+  int total, miss = count_layer_misses (r, &total);
+  json_builder_set_member_name (b, "layers");
+  json_builder_begin_object (b);
+  JSON_I (b, "batch", BENCH_BATCH);
+  JSON_D (b, "target_ratio", LAYER_TARGET);
+  JSON_I (b, "passes", total);
+  JSON_I (b, "passes_below_target", miss);
+  JSON_D (b, "elementwise_encoder_ms", 1e3 * r->other_s[0]);
+  JSON_D (b, "elementwise_decoder_ms", 1e3 * r->other_s[1]);
+  json_builder_set_member_name (b, "entries");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->layers->len; i++)
+    {
+      const LayerResult *l = &g_array_index (r->layers, LayerResult, i);
+      json_builder_begin_object (b);
+      JSON_S (b, "net", l->net);
+      JSON_S (b, "layer", l->layer);
+      JSON_S (b, "kind", l->kind);
+      json_shape (b, "in", l->in);
+      json_shape (b, "out", l->out);
+      JSON_D (b, "gflop", 2.0 * l->macs / 1e9);
+      for (int p = 0; p < N_PASSES; p++)
+        json_pass (b, pass_names[p], l->seconds[p], l->macs, peak);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "penalty");
+  json_builder_begin_object (b);
+  JSON_D (b, "ms", 1e3 * r->penalty_s);
+  JSON_D (b, "encoder_forward_backward_ms", 1e3 * r->enc_fwd_bwd_s);
+  JSON_D (b, "ratio", r->penalty_s / r->enc_fwd_bwd_s);
+  JSON_D (b, "target_ratio", PENALTY_TARGET);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "training");
+  json_builder_begin_array (b);
+  const char *names[] = { "lqvae", "classifier-A" };
+  double secs[] = { r->vae_step_s, r->clf_step_s };
+  for (int i = 0; i < 2; i++)
+    {
+      json_builder_begin_object (b);
+      JSON_S (b, "name", names[i]);
+      JSON_I (b, "batch", BENCH_BATCH);
+      JSON_D (b, "ms", 1e3 * secs[i]);
+      JSON_D (b, "images_per_s", BENCH_BATCH / secs[i]);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+
+  json_builder_set_member_name (b, "attacks");
+  json_builder_begin_object (b);
+  JSON_S (b, "classifier", r->attack_classifier);
+  JSON_S (b, "inputs", r->attack_data);
+  json_builder_set_member_name (b, "entries");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < r->attacks->len; i++)
+    {
+      const AttackResult *a = &g_array_index (r->attacks, AttackResult, i);
+      json_builder_begin_object (b);
+      JSON_S (b, "name", a->name);
+      JSON_I (b, "batch", a->batch);
+      JSON_D (b, "ms", 1e3 * a->seconds);
+      JSON_D (b, "images_per_s", a->batch / a->seconds);
+      JSON_S (b, "settings", a->note);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  g_autofree char *text = json_generator_to_data (gen, NULL);
+  printf ("%s\n", text);
+}
+
+static char *
+cpu_model (void)
+{
+  g_autofree char *info = NULL;
+  char *model = NULL;
+  if (g_file_get_contents ("/proc/cpuinfo", &info, NULL, NULL))
+    {
+      g_auto (GStrv) lines = g_strsplit (info, "\n", -1);
+      for (char **p = lines; *p && !model; p++)
+        if (g_str_has_prefix (*p, "model name") && strchr (*p, ':'))
+          model = g_strstrip (g_strdup (strchr (*p, ':') + 1));
+    }
+  return model ? model : g_strdup ("unknown CPU");
+}
 
 int
 lq_cmd_bench (int argc, char **argv)
 {
-  fprintf (stderr, "lq bench: not built yet\n");
-  return 1;
+  gboolean json = FALSE, quick = FALSE;
+  int threads = 0;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the figures as JSON", NULL },
+    { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, "Fewer repetitions and smaller attack batches (CI)",
+      NULL },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads,
+      "OpenBLAS threads (default: the number of cores)", "N" },
+    { NULL },
+  };
+  if (!lq_cli_parse (&argc, &argv, entries,
+                     "Measures raw GEMM, every LQ-VAE layer at batch 64, the gradient penalty,\n"
+                     "training steps and attacks, in one run (medians; ratios within the run)."))
+    return 2;
+  if (threads < 0)
+    {
+      fprintf (stderr, "lq: --threads must be positive\n");
+      return 2;
+    }
+
+  /* The thread count is decided here, not by the environment, so runs compare. */
+  BenchReport r = { .quick = quick };
+  r.cores = (int) g_get_num_processors ();
+  r.threads = threads > 0 ? threads : r.cores;
+  lq_gemm_set_threads (r.threads);
+  r.cpu = cpu_model ();
+  r.blas_config = g_strstrip (g_strdup (openblas_get_config ()));
+  BenchPlan plan = { .samples = quick ? 3 : 9, .min_sample_s = quick ? 0.005 : 0.04,
+                     .quick = quick };
+  r.samples = plan.samples;
+  r.layers = g_array_new (FALSE, TRUE, sizeof (LayerResult));
+  g_array_set_clear_func (r.layers, layer_result_clear);
+  r.attacks = g_array_new (FALSE, TRUE, sizeof (AttackResult));
+  g_array_set_clear_func (r.attacks, attack_result_clear);
+
+  LqRng rng;
+  lq_rng_seed (&rng, 2024);
+
+  /* 1. raw GEMM, sampled now and again after the layers */
+  GemmCtx gc = { .n = 1024 };
+  gc.a = lq_floats_new ((size_t) gc.n * gc.n);
+  gc.b = lq_floats_new ((size_t) gc.n * gc.n);
+  gc.c = lq_floats_new ((size_t) gc.n * gc.n);
+  fill_uniform (&rng, gc.a, (size_t) gc.n * gc.n, -1.0f, 1.0f);
+  fill_uniform (&rng, gc.b, (size_t) gc.n * gc.n, -1.0f, 1.0f);
+  g_autoptr (GArray) gemm_t = g_array_new (FALSE, FALSE, sizeof (double));
+  gemm_samples (&plan, &gc, gemm_t);
+
+  /* 2. layers of the paper's LQ-VAE */
+  LqVaeConfig cfg = lq_vae_config_paper ();
+  g_autoptr (LqVae) vae = lq_vae_new (&cfg, FALSE, 1);
+  LqNet *enc = lq_vae_encoder (vae), *dec = lq_vae_decoder (vae);
+  const int B = BENCH_BATCH;
+  float *xin = lq_floats_new ((size_t) B * LQ_IMAGE_SIZE);
+  fill_uniform (&rng, xin, (size_t) B * LQ_IMAGE_SIZE, -1.0f, 1.0f);
+  float *codes = lq_floats_new ((size_t) B * cfg.latent);
+  for (size_t i = 0; i < (size_t) B * cfg.latent; i++)
+    codes[i] = lq_rng_uniform (&rng) < 0.5 ? -1.0f : 1.0f;
+  bench_net_layers (&plan, "encoder", enc, xin, &rng, r.layers, &r.other_s[0]);
+  bench_net_layers (&plan, "decoder", dec, codes, &rng, r.layers, &r.other_s[1]);
+
+  gemm_samples (&plan, &gc, gemm_t);
+  r.gemm_s = median ((double *) gemm_t->data, (int) gemm_t->len);
+  lq_floats_free (gc.a);
+  lq_floats_free (gc.b);
+  lq_floats_free (gc.c);
+
+  /* 3. penalty vs encoder forward + backward */
+  {
+    PenaltyCtx pc = { .net = enc, .x = xin, .batch = B };
+    const size_t out = lq_net_out_size (enc);
+    float *u = lq_floats_new (out);
+    for (int j = 0; j < cfg.latent; j++)
+      u[j] = 1.0f;
+    pc.u = u;
+    pc.dy = lq_floats_new ((size_t) B * out);
+    fill_uniform (&rng, pc.dy, (size_t) B * out, -1.0f, 1.0f);
+    lq_net_set_training (enc, TRUE);
+    r.enc_fwd_bwd_s = time_median (&plan, encoder_fwd_bwd_run, &pc);
+    lq_net_forward (enc, xin, B); /* the penalty reuses the forward's buffers, as in training */
+    r.penalty_s = time_median (&plan, penalty_run, &pc);
+    lq_floats_free (u);
+    lq_floats_free (pc.dy);
+  }
+  lq_floats_free (xin);
+  lq_floats_free (codes);
+
+  /* 4. training steps on synthetic images (the step's cost does not depend on the pixels) */
+  {
+    const int n = 8 * B;
+    LqDataset ds = { .kind = LQ_DATA_MNIST, .split = LQ_SPLIT_TRAIN, .n = n };
+    ds.images = lq_floats_new ((size_t) n * LQ_IMAGE_SIZE);
+    ds.labels = g_new (guint8, n);
+    fill_uniform (&rng, ds.images, (size_t) n * LQ_IMAGE_SIZE, 0.0f, 1.0f);
+    for (int i = 0; i < n; i++)
+      ds.labels[i] = (guint8) lq_rng_below (&rng, LQ_N_CLASSES);
+
+    LqVaeTrainConfig tc = lq_vae_train_config_default (LQ_DATA_MNIST);
+    tc.batch = B;
+    VaeStepCtx vc = { .t = lq_vae_trainer_new (&tc, &ds) };
+    BenchPlan sp = { .samples = plan.samples, .min_sample_s = 0.0, .quick = quick };
+    r.vae_step_s = time_median (&sp, vae_step_run, &vc);
+    lq_vae_trainer_free (vc.t);
+
+    ClassifierStepCtx cc = { .net = lq_classifier_new (LQ_ARCH_A), .batch = B };
+    lq_net_init (cc.net, &rng);
+    lq_net_seed (cc.net, 1);
+    lq_net_set_training (cc.net, TRUE);
+    LqOptimConfig oc = lq_optim_defaults (LQ_OPTIM_ADAM, 1e-3f);
+    cc.opt = lq_optim_new (&oc, cc.net);
+    cc.x = ds.images;
+    cc.labels = ds.labels;
+    cc.dlogits = lq_floats_new ((size_t) B * LQ_N_CLASSES);
+    cc.probs = lq_floats_new ((size_t) B * LQ_N_CLASSES);
+    r.clf_step_s = time_median (&sp, classifier_step_run, &cc);
+    lq_optim_free (cc.opt);
+    lq_net_free (cc.net);
+    lq_floats_free (cc.dlogits);
+    lq_floats_free (cc.probs);
+    lq_floats_free (ds.images);
+    g_free (ds.labels);
+  }
+
+  /* 5. attacks */
+  bench_attacks (&plan, r.attacks, &r.attack_classifier, &r.attack_data);
+
+  if (json)
+    print_json (&r);
+  else
+    print_text (&r);
+
+  g_array_unref (r.layers);
+  g_array_unref (r.attacks);
+  g_free (r.cpu);
+  g_free (r.blas_config);
+  g_free (r.attack_classifier);
+  g_free (r.attack_data);
+  return 0;
 }
