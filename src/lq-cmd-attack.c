@@ -316,6 +316,10 @@ lq_cmd_attack (int argc, char **argv)
       print_prediction ("LQ-VAE, clean", data, pp, ppred);
       print_prediction ("LQ-VAE, adversarial", data, pa, papred);
       printf ("%-22s %d of %d\n", "latent bits flipped", flipped, L);
+      gboolean broken = p.targeted ? papred == target : papred != attack_label;
+      printf ("%-22s %s\n", "result with LQ-VAE",
+              p.targeted ? (broken ? "reached the target" : "target not reached")
+                         : (broken ? "prediction changed" : "prediction unchanged"));
     }
 
   if (out)

@@ -195,7 +195,6 @@ void
 lq_explorer_actions_update (LqExplorerWindow *win)
 {
   gboolean result = lq_explorer_window_has_result (win);
-  gboolean analysing = lq_explorer_worker_is_busy (lq_explorer_window_get_worker (win), LQ_JOB_ANALYZE);
   gboolean busy = lq_explorer_window_is_busy (win, TRUE);
   gboolean strokes = lq_sketch_view_get_n_strokes (lq_explorer_window_get_sketch (win)) > 0;
   gboolean draw = lq_explorer_window_get_draw_mode (win);
@@ -212,7 +211,6 @@ lq_explorer_actions_update (LqExplorerWindow *win)
   enable (win, "dismiss-error", lq_explorer_window_get_error (win) != NULL);
   enable (win, "heatmap", TRUE);
   enable (win, "histogram", TRUE);
-  (void) analysing;
 }
 
 static void

@@ -68,6 +68,9 @@ struct _LqExplorerWindow {
 
 G_DEFINE_FINAL_TYPE (LqExplorerWindow, lq_explorer_window, GTK_TYPE_APPLICATION_WINDOW)
 
+/* Latent maps are the same for every window of the process: computed once per data set. */
+static LqExplorerJob *map_cache[2];
+
 static void request_analysis (LqExplorerWindow *self);
 static void schedule_histogram (LqExplorerWindow *self);
 static void request_map (LqExplorerWindow *self);
@@ -1145,6 +1148,11 @@ on_map_done (LqExplorerWorker *w, LqExplorerJob *job, const GError *error, gpoin
     }
   g_clear_pointer (&self->map[job->data], lq_explorer_job_free);
   self->map[job->data] = copy_result (job);
+  if (!map_cache[job->data] || map_cache[job->data]->n_points < job->n_points)
+    {
+      g_clear_pointer (&map_cache[job->data], lq_explorer_job_free);
+      map_cache[job->data] = copy_result (job);
+    }
   if (job->data == self->data)
     request_map (self);
   update_views (self);
@@ -1153,9 +1161,11 @@ on_map_done (LqExplorerWorker *w, LqExplorerJob *job, const GError *error, gpoin
 static void
 request_map (LqExplorerWindow *self)
 {
-  LqExplorerJob *map = self->map[self->data];
   LqExplorerSamples *s = cur_samples (self);
   int want = MIN (MAP_CODES, s->n);
+  if (!self->map[self->data] && map_cache[self->data] && map_cache[self->data]->n_points >= want)
+    self->map[self->data] = copy_result (map_cache[self->data]);
+  LqExplorerJob *map = self->map[self->data];
   if (map && map->n_points >= want)
     {
       lq_latent_map_view_set_points (self->map_view, map->n_points, map->xy, map->labels);

