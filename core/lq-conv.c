@@ -1,6 +1,10 @@
 /* lq-conv.c: 2-D convolution (cross-correlation, as PyTorch's Conv2d) by im2col + GEMM.
  * W [out, in, kh, kw] is a row-major [M, K] matrix with K = in·kh·kw; the batch is unfolded in
- * chunks so that one GEMM covers many samples. */
+ * chunks so that one GEMM covers many samples. The GEMM works in the channel-major layout
+ * [M][n·OH·OW]; the bias is added while permuting back to NCHW, and the bias gradient is summed
+ * from the permuted gradient, so neither costs a pass of its own. A layer with few column rows
+ * (K ≤ LQ_THIN_MAX_ROWS: a first layer on one channel) skips GEMM and permutes for the thin
+ * kernels of lq-im2col.h. */
 #include "lq-layer.h"
 #include "lq-error.h"
 #include "lq-gemm.h"
@@ -51,31 +55,36 @@ conv_infer (LqLayer *l, const int in[3], int out[3], GError **error)
   return TRUE;
 }
 
+/* Few column rows (a first layer on one channel): the thin kernels of lq-im2col.h work straight on
+ * NCHW, where a GEMM with a 9-deep inner product and two permute copies would cost more. */
+static gboolean
+conv_thin (const LqConv *c)
+{
+  return c->g.C * c->kh * c->kw <= LQ_THIN_MAX_ROWS;
+}
+
 /* y = W * x (+ b when bias is not NULL). */
 static void
 conv_apply (LqConv *c, float *y, const float *x, int batch, const float *bias)
 {
   LqLayer *l = &c->parent;
   const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
+  const float *W = l->params[0].value->data;
   const int chunk = lq_im2col_chunk (K, ohw, batch);
   float *col = lq_floats_reserve (&c->col, &c->col_cap, (size_t) K * chunk * ohw);
-  float *tmp = lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * chunk * ohw);
+  float *tmp = conv_thin (c) ? NULL : lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * chunk * ohw);
   for (int s0 = 0; s0 < batch; s0 += chunk)
     {
       int n = MIN (chunk, batch - s0);
-      lq_im2col (&c->g, x + (size_t) s0 * l->in_size, n, col);
-      lq_gemm (FALSE, FALSE, M, n * ohw, K, 1.0f, l->params[0].value->data, K, col, n * ohw, 0.0f,
-               tmp, n * ohw);
       float *ys = y + (size_t) s0 * l->out_size;
-      lq_cnhw_to_nchw (ys, tmp, n, M, ohw);
-      if (bias)
-        for (int s = 0; s < n; s++)
-          for (int m = 0; m < M; m++)
-            {
-              float *p = ys + ((size_t) s * M + m) * ohw, b = bias[m];
-              for (int q = 0; q < ohw; q++)
-                p[q] += b;
-            }
+      lq_im2col (&c->g, x + (size_t) s0 * l->in_size, n, col);
+      if (tmp == NULL)
+        {
+          lq_thin_expand (n, M, K, ohw, W, K, col, bias, ys);
+          continue;
+        }
+      lq_gemm (FALSE, FALSE, M, n * ohw, K, 1.0f, W, K, col, n * ohw, 0.0f, tmp, n * ohw);
+      lq_cnhw_to_nchw_bias (ys, tmp, n, M, ohw, bias);
     }
 }
 
@@ -97,15 +106,40 @@ conv_adjoint (LqConv *c, float *dx, const float *dy, const float *x, int batch, 
 {
   LqLayer *l = &c->parent;
   const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
+  const float *W = l->params[0].value->data;
+  const gboolean thin = conv_thin (c);
   const int chunk = lq_im2col_chunk (K, ohw, batch);
   float *col = lq_floats_reserve (&c->col, &c->col_cap, (size_t) K * chunk * ohw);
-  float *tmp = lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * chunk * ohw);
-  if (dx)
-    memset (dx, 0, (size_t) batch * l->in_size * sizeof (float));
+  float *tmp = thin ? NULL : lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * chunk * ohw);
   for (int s0 = 0; s0 < batch; s0 += chunk)
     {
       int n = MIN (chunk, batch - s0);
       const float *dys = dy + (size_t) s0 * l->out_size;
+      float *dxs = dx ? dx + (size_t) s0 * l->in_size : NULL;
+      if (dxs) /* col2im adds into dx: zero this chunk just before, while it can stay in cache */
+        memset (dxs, 0, (size_t) n * l->in_size * sizeof (float));
+      if (thin)
+        {
+          if (dW)
+            {
+              lq_im2col (&c->g, x + (size_t) s0 * l->in_size, n, col);
+              lq_thin_outer (n, M, K, ohw, dys, col, dW, K, db);
+            }
+          else if (db)
+            for (int m = 0; m < M; m++)
+              {
+                double acc = 0.0;
+                for (int s = 0; s < n; s++)
+                  acc += lq_sum_f32 (dys + ((size_t) s * M + m) * ohw, ohw);
+                db[m] += (float) acc;
+              }
+          if (dxs)
+            {
+              lq_thin_reduce (n, M, K, ohw, W, K, dys, col);
+              lq_col2im (&c->g, col, n, dxs);
+            }
+          continue;
+        }
       lq_nchw_to_cnhw (tmp, dys, n, M, ohw);
       if (dW)
         {
@@ -114,18 +148,11 @@ conv_adjoint (LqConv *c, float *dx, const float *dy, const float *x, int batch, 
         }
       if (db)
         for (int m = 0; m < M; m++)
-          {
-            const float *p = tmp + (size_t) m * n * ohw;
-            double acc = 0;
-            for (int q = 0; q < n * ohw; q++)
-              acc += p[q];
-            db[m] += (float) acc;
-          }
-      if (dx)
+          db[m] += (float) lq_sum_f32 (tmp + (size_t) m * n * ohw, (size_t) n * ohw);
+      if (dxs)
         {
-          lq_gemm (TRUE, FALSE, K, n * ohw, M, 1.0f, l->params[0].value->data, K, tmp, n * ohw,
-                   0.0f, col, n * ohw);
-          lq_col2im (&c->g, col, n, dx + (size_t) s0 * l->in_size);
+          lq_gemm (TRUE, FALSE, K, n * ohw, M, 1.0f, W, K, tmp, n * ohw, 0.0f, col, n * ohw);
+          lq_col2im (&c->g, col, n, dxs);
         }
     }
 }

@@ -1,6 +1,8 @@
 /* lq-deconv.c: transposed convolution, matching PyTorch's ConvTranspose2d (weight [in, out, k, k],
  * padding, output_padding). It is the adjoint of a convolution from the output space, so its forward
- * is a GEMM followed by col2im and its backward an im2col followed by a GEMM. */
+ * is a GEMM followed by col2im and its backward an im2col followed by a GEMM. The bias initialises
+ * the output that col2im adds into; a layer with one output channel (K = out·k·k ≤
+ * LQ_THIN_MAX_ROWS) uses the thin kernels of lq-im2col.h instead of GEMM and permutes. */
 #include "lq-layer.h"
 #include "lq-error.h"
 #include "lq-gemm.h"
@@ -45,32 +47,49 @@ deconv_infer (LqLayer *l, const int in[3], int out[3], GError **error)
   return TRUE;
 }
 
+/* One output channel (the last layer of a decoder): the thin kernels of lq-im2col.h work straight
+ * on NCHW, where a GEMM with a 9-row result and two permute copies would cost more. */
+static gboolean
+deconv_thin (const LqDeconv *d)
+{
+  return d->out_channels * d->k * d->k <= LQ_THIN_MAX_ROWS;
+}
+
 static void
 deconv_apply (LqDeconv *d, float *y, const float *x, int batch, const float *bias)
 {
   LqLayer *l = &d->parent;
   const int Cin = l->in[0], K = d->out_channels * d->k * d->k, hw = l->in[1] * l->in[2];
   const int ohw = l->out[1] * l->out[2];
+  const float *W = l->params[0].value->data;
   const int chunk = lq_im2col_chunk (K, hw, batch);
   float *col = lq_floats_reserve (&d->col, &d->col_cap, (size_t) K * chunk * hw);
-  float *tmp = lq_floats_reserve (&d->tmp, &d->tmp_cap, (size_t) Cin * chunk * hw);
-  memset (y, 0, (size_t) batch * l->out_size * sizeof (float));
+  float *tmp = deconv_thin (d) ? NULL
+                               : lq_floats_reserve (&d->tmp, &d->tmp_cap, (size_t) Cin * chunk * hw);
   for (int s0 = 0; s0 < batch; s0 += chunk)
     {
       int n = MIN (chunk, batch - s0);
-      lq_nchw_to_cnhw (tmp, x + (size_t) s0 * l->in_size, n, Cin, hw);
-      lq_gemm (TRUE, FALSE, K, n * hw, Cin, 1.0f, l->params[0].value->data, K, tmp, n * hw, 0.0f,
-               col, n * hw);
+      const float *xs = x + (size_t) s0 * l->in_size;
       float *ys = y + (size_t) s0 * l->out_size;
-      lq_col2im (&d->g, col, n, ys);
+      if (tmp == NULL)
+        lq_thin_reduce (n, Cin, K, hw, W, K, xs, col);
+      else
+        {
+          lq_nchw_to_cnhw (tmp, xs, n, Cin, hw);
+          lq_gemm (TRUE, FALSE, K, n * hw, Cin, 1.0f, W, K, tmp, n * hw, 0.0f, col, n * hw);
+        }
+      /* col2im adds into y: start the chunk from the bias (or zero), which saves a pass */
       if (bias)
         for (int s = 0; s < n; s++)
           for (int c = 0; c < d->out_channels; c++)
             {
-              float *p = ys + ((size_t) s * d->out_channels + c) * ohw, b = bias[c];
+              float *p = ys + ((size_t) s * d->out_channels + c) * ohw;
               for (int q = 0; q < ohw; q++)
-                p[q] += b;
+                p[q] = bias[c];
             }
+      else
+        memset (ys, 0, (size_t) n * l->out_size * sizeof (float));
+      lq_col2im (&d->g, col, n, ys);
     }
 }
 
@@ -93,36 +112,44 @@ deconv_adjoint (LqDeconv *d, float *dx, const float *dy, const float *x, int bat
   LqLayer *l = &d->parent;
   const int Cin = l->in[0], K = d->out_channels * d->k * d->k, hw = l->in[1] * l->in[2];
   const int ohw = l->out[1] * l->out[2];
+  const float *W = l->params[0].value->data;
+  const gboolean thin = deconv_thin (d);
   const int chunk = lq_im2col_chunk (K, hw, batch);
   float *col = lq_floats_reserve (&d->col, &d->col_cap, (size_t) K * chunk * hw);
-  float *tmp = lq_floats_reserve (&d->tmp, &d->tmp_cap, (size_t) Cin * chunk * hw);
+  float *tmp = thin ? NULL : lq_floats_reserve (&d->tmp, &d->tmp_cap, (size_t) Cin * chunk * hw);
   for (int s0 = 0; s0 < batch; s0 += chunk)
     {
       int n = MIN (chunk, batch - s0);
-      const float *dys = dy + (size_t) s0 * l->out_size;
+      const float *dys = dy + (size_t) s0 * l->out_size, *xs = x + (size_t) s0 * l->in_size;
+      float *dxs = dx ? dx + (size_t) s0 * l->in_size : NULL;
       if (db)
-        for (int s = 0; s < n; s++)
-          for (int c = 0; c < d->out_channels; c++)
-            {
-              const float *p = dys + ((size_t) s * d->out_channels + c) * ohw;
-              double acc = 0;
-              for (int q = 0; q < ohw; q++)
-                acc += p[q];
-              db[c] += (float) acc;
-            }
+        for (int c = 0; c < d->out_channels; c++)
+          {
+            double acc = 0;
+            for (int s = 0; s < n; s++)
+              acc += lq_sum_f32 (dys + ((size_t) s * d->out_channels + c) * ohw, ohw);
+            db[c] += (float) acc;
+          }
       if (!dx && !dW)
         continue;
       lq_im2col (&d->g, dys, n, col);
+      if (thin)
+        {
+          if (dW)
+            lq_thin_outer (n, Cin, K, hw, xs, col, dW, K, NULL);
+          if (dx)
+            lq_thin_expand (n, Cin, K, hw, W, K, col, NULL, dxs);
+          continue;
+        }
       if (dW)
         {
-          lq_nchw_to_cnhw (tmp, x + (size_t) s0 * l->in_size, n, Cin, hw);
+          lq_nchw_to_cnhw (tmp, xs, n, Cin, hw);
           lq_gemm (FALSE, TRUE, Cin, K, n * hw, 1.0f, tmp, n * hw, col, n * hw, 1.0f, dW, K);
         }
       if (dx)
         {
-          lq_gemm (FALSE, FALSE, Cin, n * hw, K, 1.0f, l->params[0].value->data, K, col, n * hw,
-                   0.0f, tmp, n * hw);
-          lq_cnhw_to_nchw (dx + (size_t) s0 * l->in_size, tmp, n, Cin, hw);
+          lq_gemm (FALSE, FALSE, Cin, n * hw, K, 1.0f, W, K, col, n * hw, 0.0f, tmp, n * hw);
+          lq_cnhw_to_nchw (dxs, tmp, n, Cin, hw);
         }
     }
 }

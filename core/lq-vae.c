@@ -90,15 +90,23 @@ decoder_new (const LqVaeConfig *c)
   return net;
 }
 
-LqVae *
-lq_vae_new (const LqVaeConfig *cfg, gboolean with_h, guint64 seed)
+/* The nets with zero weights: what a load fills in (initialising them first would be wasted). */
+static LqVae *
+vae_new_uninitialised (const LqVaeConfig *cfg, gboolean with_h)
 {
   LqVae *v = g_new0 (LqVae, 1);
-  LqRng rng;
   v->cfg = *cfg;
   v->enc = encoder_new (cfg);
   v->g = decoder_new (cfg);
   v->h = with_h ? decoder_new (cfg) : NULL;
+  return v;
+}
+
+LqVae *
+lq_vae_new (const LqVaeConfig *cfg, gboolean with_h, guint64 seed)
+{
+  LqVae *v = vae_new_uninitialised (cfg, with_h);
+  LqRng rng;
   lq_rng_seed (&rng, seed);
   lq_net_init (v->enc, &rng);
   lq_net_init (v->g, &rng);
@@ -172,7 +180,7 @@ lq_vae_load (const char *path, GError **error)
       cfg.threshold = (float) tv;
     }
   gboolean has_h = lq_safetensors_get (st, "decoder_h.fc1.weight") != NULL;
-  LqVae *v = lq_vae_new (&cfg, has_h, 0);
+  LqVae *v = vae_new_uninitialised (&cfg, has_h);
   v->data = kind;
   if (!lq_net_load_from (v->enc, st, "encoder.", error) ||
       !lq_net_load_from (v->g, st, "decoder.", error) ||

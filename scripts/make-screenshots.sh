@@ -32,7 +32,7 @@ shot () {
 }
 
 shot default --histogram
-shot cw-fmnist --data fmnist --attack cw --index 0 --histogram-size 50
+shot cw-fmnist --data fmnist --attack cw --index 1 --histogram-size 50
 shot deepfool-heatmap --attack deepfool --heatmap --index 4
 shot drawn-digit --draw-demo
 shot histogram --histogram --histogram-size 500 --index 8 --attack pgd

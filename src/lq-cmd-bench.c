@@ -1,14 +1,17 @@
 /* lq-cmd-bench.c: `lq bench [--json] [--quick] [--threads N]` — the speed of the engine, in one run.
  *
  * Everything is measured in one process so that the ratios compare like with like on a shared,
- * noisy machine: each figure is the median of several samples, and a sample repeats its operation
- * until it lasts a few milliseconds. Sections:
- *   1. raw cblas_sgemm at 1024³ (sampled before and after the layers; median of all samples);
+ * noisy machine: each figure is the median of several samples, a sample repeats its operation
+ * until it lasts a few milliseconds, and every ratio is the median of ratios of *paired* samples
+ * taken back to back (a layer sample, then a raw-GEMM sample), so a load change during the run
+ * moves both sides of a pair alike. Sections:
+ *   1. raw cblas_sgemm at 1024³ (median of all the samples paired with the layers);
  *   2. every conv/deconv/dense layer of the LQ-VAE encoder and decoder at batch 64: forward,
  *      backward to the input and weight gradient (dW and db), each through the LqLayerClass
  *      vtable, in GFLOP/s (2·MACs) and as a fraction of the raw GEMM;
  *   3. the gradient-norm penalty (backward to the input + double backprop) as a multiple of one
- *      encoder forward + backward (parameter gradients, no input gradient: a training backward);
+ *      encoder forward + backward (parameter gradients, no input gradient: a training backward),
+ *      paired the same way;
  *   4. training steps: the LQ-VAE (paper config, batch 64, synthetic images) and classifier A
  *      (batch 64), in images/s;
  *   5. attacks: a table of entries on classifier A (the shipped MNIST weights when present,
@@ -67,27 +70,62 @@ median (double *v, int n)
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Median seconds per call of fn: one warm-up call, then plan->samples samples of `reps` calls each,
- * reps chosen from the warm-up so a sample lasts about min_sample_s. */
-static double
-time_median (const BenchPlan *plan, BenchFunc fn, gpointer data)
+/* Calls of fn in one sample, so that a sample lasts about min_sample_s (after one warm-up call). */
+static int
+calibrate (const BenchPlan *plan, BenchFunc fn, gpointer data)
 {
   double t0 = now_s ();
   fn (data);
   double once = now_s () - t0;
   int reps = once > 0 ? (int) ceil (plan->min_sample_s / once) : 1000;
-  reps = CLAMP (reps, 1, 1000);
+  return CLAMP (reps, 1, 1000);
+}
+
+static double
+sample (BenchFunc fn, gpointer data, int reps)
+{
+  double t0 = now_s ();
+  for (int r = 0; r < reps; r++)
+    fn (data);
+  return (now_s () - t0) / reps;
+}
+
+/* Median seconds per call of fn over plan->samples samples. */
+static double
+time_median (const BenchPlan *plan, BenchFunc fn, gpointer data)
+{
+  int reps = calibrate (plan, fn, data);
   double *v = g_new (double, plan->samples);
   for (int s = 0; s < plan->samples; s++)
-    {
-      t0 = now_s ();
-      for (int r = 0; r < reps; r++)
-        fn (data);
-      v[s] = (now_s () - t0) / reps;
-    }
+    v[s] = sample (fn, data, reps);
   double m = median (v, plan->samples);
   g_free (v);
   return m;
+}
+
+/* Paired samples of a and b, back to back: the median seconds per call of each, and the median
+ * of the per-pair ratios t_a / t_b. The b samples are appended to b_all when it is not NULL. */
+static void
+time_paired (const BenchPlan *plan, BenchFunc a, gpointer a_data, BenchFunc b, gpointer b_data,
+             double *a_s, double *b_s, double *ratio, GArray *b_all)
+{
+  int ra = calibrate (plan, a, a_data), rb = calibrate (plan, b, b_data);
+  double *ta = g_new (double, plan->samples), *tb = g_new (double, plan->samples);
+  double *q = g_new (double, plan->samples);
+  for (int s = 0; s < plan->samples; s++)
+    {
+      ta[s] = sample (a, a_data, ra);
+      tb[s] = sample (b, b_data, rb);
+      q[s] = ta[s] / tb[s];
+      if (b_all)
+        g_array_append_val (b_all, tb[s]);
+    }
+  *a_s = median (ta, plan->samples);
+  *b_s = median (tb, plan->samples);
+  *ratio = median (q, plan->samples);
+  g_free (ta);
+  g_free (tb);
+  g_free (q);
 }
 
 static void
@@ -109,23 +147,6 @@ gemm_run (gpointer data)
 {
   GemmCtx *g = data;
   lq_gemm (FALSE, FALSE, g->n, g->n, g->n, 1.0f, g->a, g->n, g->b, g->n, 0.0f, g->c, g->n);
-}
-
-/* Appends plan->samples per-call times of sgemm n³ to v (after one warm-up call). */
-static void
-gemm_samples (const BenchPlan *plan, GemmCtx *g, GArray *v)
-{
-  gemm_run (g);
-  for (int s = 0; s < plan->samples; s++)
-    {
-      double t0 = now_s ();
-      int reps = 0;
-      do
-        gemm_run (g), reps++;
-      while (now_s () - t0 < plan->min_sample_s);
-      double t = (now_s () - t0) / reps;
-      g_array_append_val (v, t);
-    }
 }
 
 /* --- 2. layers --- */
@@ -170,6 +191,7 @@ typedef struct {
   int in[3], out[3];
   double macs;                 /* per batch */
   double seconds[N_PASSES];
+  double ratio[N_PASSES];      /* GFLOP/s over raw GEMM GFLOP/s, median of paired samples */
 } LayerResult;
 
 static void
@@ -202,9 +224,11 @@ layer_macs (const LqLayer *l, int batch)
          w->shape[3];
 }
 
+#define GEMM_FLOP (2.0 * 1024.0 * 1024.0 * 1024.0)
+
 static void
 bench_net_layers (const BenchPlan *plan, const char *net_name, LqNet *net, const float *input,
-                  LqRng *rng, GArray *results, double *other_s)
+                  LqRng *rng, GemmCtx *gemm, GArray *gemm_t, GArray *results, double *other_s)
 {
   const int B = BENCH_BATCH;
   lq_net_set_training (net, TRUE);
@@ -226,8 +250,10 @@ bench_net_layers (const BenchPlan *plan, const char *net_name, LqNet *net, const
           memcpy (r.out, l->out, sizeof r.out);
           for (int p = 0; p < N_PASSES; p++)
             {
+              double tg, q;
               c.pass = p;
-              r.seconds[p] = time_median (plan, layer_run, &c);
+              time_paired (plan, layer_run, &c, gemm_run, gemm, &r.seconds[p], &tg, &q, gemm_t);
+              r.ratio[p] = 2.0 * r.macs / GEMM_FLOP / q;
             }
           g_array_append_val (results, r);
         }
@@ -361,12 +387,14 @@ static const AttackEntry attack_entries[] = {
 };
 
 static void
-bench_attacks (const BenchPlan *plan, GArray *results, char **classifier_desc, char **data_desc)
+bench_attacks (const BenchPlan *plan, GArray *results, gboolean *trained, char **classifier_desc,
+               char **data_desc)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (LqClassifier) shipped = lq_classifier_load_shipped (LQ_DATA_MNIST, LQ_ARCH_A, &error);
   g_autoptr (LqNet) random_net = NULL;
   LqNet *net;
+  *trained = shipped != NULL;
   if (shipped)
     {
       net = shipped->net;
@@ -451,10 +479,11 @@ typedef struct {
   double gemm_s;            /* per 1024³ call */
   GArray *layers;           /* LayerResult */
   double other_s[2];        /* encoder, decoder: elementwise layers fwd + bwd */
-  double enc_fwd_bwd_s, penalty_s;
+  double enc_fwd_bwd_s, penalty_s, penalty_ratio; /* ratio: median of paired samples */
   double vae_step_s, clf_step_s;
   GArray *attacks;          /* AttackResult */
   char *attack_classifier, *attack_data;
+  gboolean attack_trained;  /* FALSE: classifier A randomly initialised */
 } BenchReport;
 
 static double
@@ -473,9 +502,8 @@ count_layer_misses (const BenchReport *r, int *total)
       const LayerResult *l = &g_array_index (r->layers, LayerResult, i);
       for (int p = 0; p < N_PASSES; p++)
         {
-          double ratio = 2.0 * l->macs / l->seconds[p] / 1e9 / gemm_gflops (r);
           (*total)++;
-          miss += ratio < LAYER_TARGET;
+          miss += l->ratio[p] < LAYER_TARGET;
         }
     }
   return miss;
@@ -487,7 +515,8 @@ print_text (const BenchReport *r)
   const double peak = gemm_gflops (r);
   printf ("lq bench%s — %s, %d cores, OpenBLAS %d threads (%s)\n", r->quick ? " --quick" : "",
           r->cpu, r->cores, r->threads, r->blas_config);
-  printf ("Every figure is the median of %d samples; ratios are to the raw GEMM of this run.\n\n",
+  printf ("Every figure is the median of %d samples; each ratio is the median over pairs of\n"
+          "back-to-back samples (layer, raw GEMM), so load changes during the run cancel.\n\n",
           r->samples);
   printf ("Raw cblas_sgemm 1024x1024x1024: %.1f GFLOP/s (%.2f ms)\n\n", peak, 1e3 * r->gemm_s);
 
@@ -506,9 +535,9 @@ print_text (const BenchReport *r)
               2.0 * l->macs / 1e9);
       for (int p = 0; p < N_PASSES; p++)
         {
-          double gf = 2.0 * l->macs / l->seconds[p] / 1e9, ratio = gf / peak;
-          printf (" | %-6s %7.3f %6.1f %4.2f%s", "", 1e3 * l->seconds[p], gf, ratio,
-                  ratio < LAYER_TARGET ? "!" : " ");
+          double gf = 2.0 * l->macs / l->seconds[p] / 1e9;
+          printf (" | %-6s %7.3f %6.1f %4.2f%s", "", 1e3 * l->seconds[p], gf, l->ratio[p],
+                  l->ratio[p] < LAYER_TARGET ? "!" : " ");
         }
       printf ("\n");
     }
@@ -519,7 +548,7 @@ print_text (const BenchReport *r)
           "%.2f ms, decoder %.2f ms\n\n",
           1e3 * r->other_s[0], 1e3 * r->other_s[1]);
 
-  double pr = r->penalty_s / r->enc_fwd_bwd_s;
+  double pr = r->penalty_ratio;
   printf ("Gradient-norm penalty (double backprop) at batch %d: %.2f ms = %.2f x one encoder "
           "forward+backward (%.2f ms); target <= %.1f x: %s\n\n",
           BENCH_BATCH, 1e3 * r->penalty_s, pr, 1e3 * r->enc_fwd_bwd_s, PENALTY_TARGET,
@@ -542,7 +571,7 @@ print_text (const BenchReport *r)
 }
 
 static void
-json_pass (JsonBuilder *b, const char *name, double seconds, double macs, double peak)
+json_pass (JsonBuilder *b, const char *name, double seconds, double macs, double ratio)
 {
   json_builder_set_member_name (b, name);
   json_builder_begin_object (b);
@@ -551,7 +580,7 @@ json_pass (JsonBuilder *b, const char *name, double seconds, double macs, double
   json_builder_set_member_name (b, "gflops");
   json_builder_add_double_value (b, 2.0 * macs / seconds / 1e9);
   json_builder_set_member_name (b, "ratio");
-  json_builder_add_double_value (b, 2.0 * macs / seconds / 1e9 / peak);
+  json_builder_add_double_value (b, ratio);
   json_builder_end_object (b);
 }
 
@@ -615,7 +644,7 @@ print_json (const BenchReport *r)
       json_shape (b, "out", l->out);
       JSON_D (b, "gflop", 2.0 * l->macs / 1e9);
       for (int p = 0; p < N_PASSES; p++)
-        json_pass (b, pass_names[p], l->seconds[p], l->macs, peak);
+        json_pass (b, pass_names[p], l->seconds[p], l->macs, l->ratio[p]);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -625,7 +654,7 @@ print_json (const BenchReport *r)
   json_builder_begin_object (b);
   JSON_D (b, "ms", 1e3 * r->penalty_s);
   JSON_D (b, "encoder_forward_backward_ms", 1e3 * r->enc_fwd_bwd_s);
-  JSON_D (b, "ratio", r->penalty_s / r->enc_fwd_bwd_s);
+  JSON_D (b, "ratio", r->penalty_ratio);
   JSON_D (b, "target_ratio", PENALTY_TARGET);
   json_builder_end_object (b);
 
@@ -647,6 +676,7 @@ print_json (const BenchReport *r)
   json_builder_set_member_name (b, "attacks");
   json_builder_begin_object (b);
   JSON_S (b, "classifier", r->attack_classifier);
+  JSON_B (b, "classifier_trained", r->attack_trained);
   JSON_S (b, "inputs", r->attack_data);
   json_builder_set_member_name (b, "entries");
   json_builder_begin_array (b);
@@ -729,7 +759,7 @@ lq_cmd_bench (int argc, char **argv)
   LqRng rng;
   lq_rng_seed (&rng, 2024);
 
-  /* 1. raw GEMM, sampled now and again after the layers */
+  /* 1. raw GEMM: its samples are taken paired with the layer samples below */
   GemmCtx gc = { .n = 1024 };
   gc.a = lq_floats_new ((size_t) gc.n * gc.n);
   gc.b = lq_floats_new ((size_t) gc.n * gc.n);
@@ -737,7 +767,6 @@ lq_cmd_bench (int argc, char **argv)
   fill_uniform (&rng, gc.a, (size_t) gc.n * gc.n, -1.0f, 1.0f);
   fill_uniform (&rng, gc.b, (size_t) gc.n * gc.n, -1.0f, 1.0f);
   g_autoptr (GArray) gemm_t = g_array_new (FALSE, FALSE, sizeof (double));
-  gemm_samples (&plan, &gc, gemm_t);
 
   /* 2. layers of the paper's LQ-VAE */
   LqVaeConfig cfg = lq_vae_config_paper ();
@@ -749,10 +778,8 @@ lq_cmd_bench (int argc, char **argv)
   float *codes = lq_floats_new ((size_t) B * cfg.latent);
   for (size_t i = 0; i < (size_t) B * cfg.latent; i++)
     codes[i] = lq_rng_uniform (&rng) < 0.5 ? -1.0f : 1.0f;
-  bench_net_layers (&plan, "encoder", enc, xin, &rng, r.layers, &r.other_s[0]);
-  bench_net_layers (&plan, "decoder", dec, codes, &rng, r.layers, &r.other_s[1]);
-
-  gemm_samples (&plan, &gc, gemm_t);
+  bench_net_layers (&plan, "encoder", enc, xin, &rng, &gc, gemm_t, r.layers, &r.other_s[0]);
+  bench_net_layers (&plan, "decoder", dec, codes, &rng, &gc, gemm_t, r.layers, &r.other_s[1]);
   r.gemm_s = median ((double *) gemm_t->data, (int) gemm_t->len);
   lq_floats_free (gc.a);
   lq_floats_free (gc.b);
@@ -769,9 +796,11 @@ lq_cmd_bench (int argc, char **argv)
     pc.dy = lq_floats_new ((size_t) B * out);
     fill_uniform (&rng, pc.dy, (size_t) B * out, -1.0f, 1.0f);
     lq_net_set_training (enc, TRUE);
-    r.enc_fwd_bwd_s = time_median (&plan, encoder_fwd_bwd_run, &pc);
-    lq_net_forward (enc, xin, B); /* the penalty reuses the forward's buffers, as in training */
-    r.penalty_s = time_median (&plan, penalty_run, &pc);
+    /* The penalty reuses the forward's buffers, as in training: each penalty sample follows a
+     * forward + backward sample on the same batch. */
+    encoder_fwd_bwd_run (&pc);
+    time_paired (&plan, penalty_run, &pc, encoder_fwd_bwd_run, &pc, &r.penalty_s, &r.enc_fwd_bwd_s,
+                 &r.penalty_ratio, NULL);
     lq_floats_free (u);
     lq_floats_free (pc.dy);
   }
@@ -815,7 +844,7 @@ lq_cmd_bench (int argc, char **argv)
   }
 
   /* 5. attacks */
-  bench_attacks (&plan, r.attacks, &r.attack_classifier, &r.attack_data);
+  bench_attacks (&plan, r.attacks, &r.attack_trained, &r.attack_classifier, &r.attack_data);
 
   if (json)
     print_json (&r);

@@ -4,12 +4,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "lq-cmd.h"
 #include "lq-cli-util.h"
 #include "lq-dataset.h"
 #include "lq-error.h"
 #include "lq-models.h"
 #include "lq-net-io.h"
+#include "lq-safetensors.h"
 #include "lq-train-classifier.h"
 #include "lq-train-vae.h"
 
@@ -32,7 +34,7 @@ print_epoch (const LqClassifierEpochStats *s, gpointer user_data)
 static int
 train_classifier (int argc, char **argv)
 {
-  g_autofree char *arch_s = NULL, *data_s = NULL, *out = NULL;
+  g_autofree char *arch_s = NULL, *data_s = NULL, *out = NULL, *init = NULL;
   LqClassifierTrainConfig cfg = lq_classifier_train_config_default ();
   gint64 seed = 1;
   double lr = cfg.lr;
@@ -44,6 +46,7 @@ train_classifier (int argc, char **argv)
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Adam learning rate (default 1e-3)", "LR" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1)", "S" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Output file (default DATA-ARCH.safetensors)", "FILE" },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Start from these weights (fine-tuning)", "FILE" },
     { NULL },
   };
   g_autofree char *cmdline = lq_cli_command_line (argc, argv, "lq train");
@@ -67,6 +70,26 @@ train_classifier (int argc, char **argv)
   LqRng rng;
   lq_rng_seed (&rng, cfg.seed);
   lq_net_init (net, &rng);
+  g_autofree char *init_history = NULL;
+  if (init)
+    {
+      g_autoptr (LqClassifier) start = lq_classifier_load (init, &error);
+      if (start == NULL)
+        return lq_cli_fail (error, 1);
+      if (start->arch != arch || start->data != data)
+        {
+          fprintf (stderr, "lq: %s holds classifier %s for %s\n", init, lq_arch_name (start->arch),
+                   lq_data_kind_name (start->data));
+          return 1;
+        }
+      g_autoptr (LqSafetensors) st = lq_safetensors_load (init, &error);
+      if (st == NULL || !lq_net_load_from (net, st, NULL, &error))
+        return lq_cli_fail (error, 1);
+      /* Keep the whole recipe: the command that made the starting point, then this one. */
+      const char *prev = lq_safetensors_metadata (st, "command");
+      const char *prev_epochs = lq_safetensors_metadata (st, "epochs");
+      init_history = g_strdup_printf ("%s (%s epochs)", prev ? prev : init, prev_epochs ? prev_epochs : "?");
+    }
   fprintf (stderr, "training classifier %s on %s (%d images, %d epochs, batch %d, seed %" G_GUINT64_FORMAT ")\n",
            lq_arch_name (arch), lq_data_kind_title (data), train->n, cfg.epochs, cfg.batch, cfg.seed);
   LqCliProgress progress = { .label = "train", .unit = "img" };
@@ -87,6 +110,8 @@ train_classifier (int argc, char **argv)
                                         "softmax cross-entropy, no augmentation",
                                         cfg.lr, 100 * cfg.decay_fraction, cfg.batch));
   g_hash_table_insert (md, g_strdup ("command"), g_strdup (cmdline));
+  if (init_history)
+    g_hash_table_insert (md, g_strdup ("init"), g_strdup (init_history));
   g_hash_table_insert (md, g_strdup ("train_seconds"), g_strdup_printf ("%.0f", seconds));
   if (!lq_net_save (net, out, md, LQ_DTYPE_F16, &error))
     return lq_cli_fail (error, 1);
@@ -95,15 +120,17 @@ train_classifier (int argc, char **argv)
   return 0;
 }
 
+/* One status line: redrawn in place on a terminal, appended to a log otherwise. */
 static void
 print_vae_progress (const LqVaeTrainStats *s, guint64 target, double img_s, guint64 start)
 {
+  const gboolean tty = isatty (STDERR_FILENO);
   double eta = img_s > 0 ? (double) (target - s->step) * 64 / img_s : 0;
   fprintf (stderr,
-           "\rstep %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "  KL %.4f  L_h %.4f  L_g %.4f  "
-           "GP %.5f  |grad mu| %.4f  %.1f img/s  ETA %02d:%02d:%02d ",
-           s->step, target, s->kl, s->l_h, s->l_g, s->gp, s->grad_norm, img_s, (int) eta / 3600,
-           (int) eta / 60 % 60, (int) eta % 60);
+           "%sstep %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "  KL %.4f  L_h %.4f  L_g %.4f  "
+           "GP %.5f  |grad mu| %.4f  %.1f img/s  ETA %02d:%02d:%02d %s",
+           tty ? "\r" : "", s->step, target, s->kl, s->l_h, s->l_g, s->gp, s->grad_norm, img_s, (int) eta / 3600,
+           (int) eta / 60 % 60, (int) eta % 60, tty ? "" : "\n");
 }
 
 static int
@@ -182,7 +209,7 @@ train_lqvae (int argc, char **argv)
       done_here++;
       gint64 now = g_get_monotonic_time ();
       double img_s = done_here * cfg.batch / ((now - t_start) / 1e6);
-      if (now - t_report > 500000)
+      if (now - t_report > (isatty (STDERR_FILENO) ? 500000 : 30000000))
         {
           print_vae_progress (&s, steps, img_s, start);
           t_report = now;

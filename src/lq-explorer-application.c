@@ -340,7 +340,7 @@ lq_explorer_application_init (LqExplorerApplication *self)
     { "heatmap", 0, 0, G_OPTION_ARG_NONE, &self->heatmap, "Show the perturbation heat map", NULL },
     { "draw-demo", 0, 0, G_OPTION_ARG_NONE, &self->draw_demo, "Draw a demo digit on the sketch pad", NULL },
     { "histogram", 0, 0, G_OPTION_ARG_NONE, &self->histogram,
-      "Compute the bit-flip histogram (and wait for it with --screenshot)", NULL },
+      "Compute the bit-flip histogram right away (it also starts by itself after the first frame)", NULL },
     { "histogram-size", 0, 0, G_OPTION_ARG_INT, &self->histogram_size,
       "Test images in the bit-flip histogram (default 200)", "N" },
     { "open", 0, 0, G_OPTION_ARG_FILENAME, &self->open, "Open an image file", "FILE" },

@@ -25,7 +25,7 @@ struct _LqExplorerWindow {
   GtkAdjustment *eps_adjustment, *steps_adjustment, *step_adjustment, *overshoot_adjustment;
   GtkAdjustment *maxiter_adjustment, *kappa_adjustment, *cw_iter_adjustment, *cw_search_adjustment;
   GtkAdjustment *index_adjustment, *hist_n_adjustment;
-  GtkWidget *iter_grid, *panels_box, *eps_scale, *index_spin;
+  GtkWidget *iter_grid, *panels_box, *eps_scale, *index_spin, *help_label;
   GtkSwitch *targeted_switch;
   GtkRevealer *sketch_revealer, *error_revealer;
   GtkProgressBar *progress_bar;
@@ -753,6 +753,8 @@ lq_explorer_window_set_draw_mode (LqExplorerWindow *self, gboolean on)
 {
   self->draw_mode = on;
   gtk_revealer_set_reveal_child (self->sketch_revealer, on);
+  /* The pad takes the sidebar's room: the reading help steps aside for it. */
+  gtk_widget_set_visible (self->help_label, !on);
   if (on)
     use_sketch (self);
   lq_explorer_actions_sync_state (self);
@@ -907,7 +909,7 @@ update_views (LqExplorerWindow *self)
   if (self->input_label >= 0)
     g_snprintf (buf, sizeof buf, "true class: %s", names[self->input_label]);
   else
-    g_snprintf (buf, sizeof buf, "no true label: attacked from its prediction");
+    g_snprintf (buf, sizeof buf, "no true label");
   lq_image_view_set_footer (self->original_view, buf);
 
   /* Adversarial. */
@@ -1233,6 +1235,12 @@ lq_explorer_window_compute_histogram (LqExplorerWindow *self)
 {
   g_clear_handle_id (&self->hist_timeout, g_source_remove);
   self->hist_wanted = TRUE;
+  if (!self->dataset_tried[self->data])
+    {
+      /* It runs on the test split: once that is loaded (or known missing), it starts. */
+      lq_histogram_view_set_status (self->hist_view, "waiting for the test split…");
+      return;
+    }
   LqExplorerJob *job = lq_explorer_job_new (LQ_JOB_HISTOGRAM);
   job->data = self->data;
   job->arch = self->arch;
@@ -1589,6 +1597,7 @@ lq_explorer_window_class_init (LqExplorerWindowClass *klass)
   CHILD (panels_box);
   CHILD (eps_scale);
   CHILD (index_spin);
+  CHILD (help_label);
   CHILD (targeted_switch);
   CHILD (sketch_revealer);
   CHILD (error_revealer);

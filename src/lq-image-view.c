@@ -15,6 +15,8 @@ struct _LqImageView {
 
 G_DEFINE_FINAL_TYPE (LqImageView, lq_image_view, GTK_TYPE_WIDGET)
 
+static void update_accessible_label (LqImageView *self);
+
 #define PAD 10.0
 #define TITLE_H 22.0
 #define INFO_H 118.0
@@ -307,6 +309,7 @@ lq_image_view_set_probs (LqImageView *self, const float *probs, int truth)
   if (probs)
     memcpy (self->probs, probs, sizeof self->probs);
   self->truth = truth;
+  update_accessible_label (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -362,6 +365,25 @@ lq_image_view_set_busy (LqImageView *self, gboolean busy)
       self->busy = busy;
       gtk_widget_queue_draw (GTK_WIDGET (self));
     }
+}
+
+/* What a screen reader says for the panel: its title and what the classifier sees. */
+static void
+update_accessible_label (LqImageView *self)
+{
+  char name[64] = "";
+  g_autofree char *text = NULL;
+  const char *title = self->title ? self->title : role_titles[self->role];
+  float conf;
+  int c = lq_image_view_get_prediction (self, &conf);
+  if (c >= 0)
+    {
+      class_name (self, c, name, sizeof name);
+      text = g_strdup_printf ("%s image, classified as %s with %.0f %% confidence", title, name, 100 * conf);
+    }
+  else
+    text = g_strdup_printf ("%s image: %s", title, self->placeholder ? self->placeholder : "no result");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, text, -1);
 }
 
 int

@@ -13,20 +13,22 @@ struct _LqLatentMapView {
   float orig[2], adv[2];
   char **class_names;
   char *status;
+  int legend_rows;   /* from the last draw: class names wrap onto as many rows as they need */
 };
 
 G_DEFINE_FINAL_TYPE (LqLatentMapView, lq_latent_map_view, GTK_TYPE_WIDGET)
 
 #define PAD 8.0
 #define LEGEND_H 36.0
+#define LEGEND_ROW 16.0
 
 static void
-plot_rect (int width, int height, double *x, double *y, double *w, double *h)
+plot_rect_rows (int width, int height, int rows, double *x, double *y, double *w, double *h)
 {
   *x = PAD;
   *y = PAD;
   *w = MAX (10, width - 2 * PAD);
-  *h = MAX (10, height - 2 * PAD - LEGEND_H);
+  *h = MAX (10, height - 2 * PAD - 4 - rows * LEGEND_ROW);
 }
 
 gboolean
@@ -36,7 +38,7 @@ lq_latent_map_view_to_widget (LqLatentMapView *self, int width, int height, cons
   if (self->n == 0)
     return FALSE;
   double x, y, w, h;
-  plot_rect (width, height, &x, &y, &w, &h);
+  plot_rect_rows (width, height, self->legend_rows, &x, &y, &w, &h);
   *wx = x + (xy[0] - self->lo[0]) / (self->hi[0] - self->lo[0]) * w;
   *wy = y + h - (xy[1] - self->lo[1]) / (self->hi[1] - self->lo[1]) * h;
   /* A code outside the test set's range sits on the border rather than off the map. */
@@ -88,12 +90,55 @@ marker (cairo_t *cr, double x, double y, const GdkRGBA *c, const LqExplorerPalet
   cairo_restore (cr);
 }
 
+static void
+class_label (LqLatentMapView *self, int c, char *buf, gsize len)
+{
+  if (self->class_names && c < (int) g_strv_length (self->class_names))
+    g_strlcpy (buf, self->class_names[c], len);
+  else
+    g_snprintf (buf, len, "%d", c);
+}
+
+/* Lays the legend out in rows (flowing, in equal columns when they fit); positions in lx/ly
+ * relative to the legend's origin. Returns the number of rows. */
+static int
+legend_layout (LqLatentMapView *self, cairo_t *cr, const LqExplorerPalette *p, double w,
+               double lx[10], double ly[10])
+{
+  double iw[10], widest = 0;
+  for (int c = 0; c < 10; c++)
+    {
+      char name[64];
+      class_label (self, c, name, sizeof name);
+      g_autofree char *e = g_markup_escape_text (name, -1);
+      PangoLayout *layout = pango_cairo_create_layout (cr);
+      PangoFontDescription *fd = pango_font_description_from_string (p->font);
+      pango_font_description_set_absolute_size (fd, 11 * PANGO_SCALE);
+      pango_layout_set_font_description (layout, fd);
+      pango_layout_set_markup (layout, e, -1);
+      int tw, th;
+      pango_layout_get_pixel_size (layout, &tw, &th);
+      pango_font_description_free (fd);
+      g_object_unref (layout);
+      iw[c] = 12 + tw + 8;
+      widest = MAX (widest, iw[c]);
+    }
+  int cols = (int) MAX (1, MIN (5, floor (w / widest)));
+  for (int c = 0; c < 10; c++)
+    {
+      lx[c] = (c % cols) * (w / cols);
+      ly[c] = (c / cols) * LEGEND_ROW;
+    }
+  return (10 + cols - 1) / cols;
+}
+
 void
 lq_latent_map_view_draw (LqLatentMapView *self, cairo_t *cr, int width, int height,
                          const LqExplorerPalette *p)
 {
-  double x, y, w, h;
-  plot_rect (width, height, &x, &y, &w, &h);
+  double x, y, w, h, lx[10], ly[10];
+  self->legend_rows = legend_layout (self, cr, p, width - 2 * PAD, lx, ly);
+  plot_rect_rows (width, height, self->legend_rows, &x, &y, &w, &h);
   cairo_save (cr);
   gdk_cairo_set_source_rgba (cr, &p->card);
   cairo_rectangle (cr, x, y, w, h);
@@ -165,23 +210,19 @@ lq_latent_map_view_draw (LqLatentMapView *self, cairo_t *cr, int width, int heig
                                FALSE, 0, NULL);
     }
 
-  /* Legend: classes in two rows of five. */
-  double ly = y + h + 5, cw = w / 5;
+  /* Legend: the classes, flowing onto as many rows as their names need. */
   for (int c = 0; c < 10; c++)
     {
-      double lx = x + (c % 5) * cw, yy = ly + (c / 5) * 16;
+      double ix = x + lx[c], iy = y + h + 5 + ly[c];
       cairo_save (cr);
       gdk_cairo_set_source_rgba (cr, &p->classes[c]);
-      cairo_arc (cr, lx + 5, yy + 8, 4, 0, 2 * G_PI);
+      cairo_arc (cr, ix + 5, iy + 8, 4, 0, 2 * G_PI);
       cairo_fill (cr);
       cairo_restore (cr);
       char name[64];
-      if (self->class_names && c < (int) g_strv_length (self->class_names))
-        g_strlcpy (name, self->class_names[c], sizeof name);
-      else
-        g_snprintf (name, sizeof name, "%d", c);
+      class_label (self, c, name, sizeof name);
       g_autofree char *e = g_markup_escape_text (name, -1);
-      lq_explorer_draw_text (cr, p, e, lx + 12, yy, 11, LQ_ALIGN_LEFT, &p->dim, FALSE, cw - 14, NULL);
+      lq_explorer_draw_text (cr, p, e, ix + 12, iy, 11, LQ_ALIGN_LEFT, &p->dim, FALSE, 0, NULL);
     }
 }
 
@@ -229,6 +270,7 @@ lq_latent_map_view_class_init (LqLatentMapViewClass *klass)
 static void
 lq_latent_map_view_init (LqLatentMapView *self)
 {
+  self->legend_rows = 2;
 }
 
 GtkWidget *

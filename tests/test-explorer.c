@@ -181,6 +181,25 @@ test_default_view (void)
   g_assert_true (g_action_group_has_action (G_ACTION_GROUP (app), "quit"));
   g_auto (GStrv) accels = gtk_application_get_accels_for_action (app, "win.open");
   g_assert_cmpstr (accels[0], ==, "<Control>o");
+  /* The shortcuts window and the About dialog open without a warning (fatal here). */
+  activate (win, "show-help-overlay", NULL);
+  spin (0.2);
+  GtkWidget *overlay = GTK_WIDGET (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (win)));
+  g_assert_true (gtk_widget_get_visible (overlay));
+  gtk_widget_set_visible (overlay, FALSE);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
+  spin (0.2);
+  GtkWidget *about = NULL;
+  GListModel *tops = gtk_window_get_toplevels ();  /* transfer none */
+  for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
+    {
+      g_autoptr (GObject) w = g_list_model_get_item (tops, i);
+      if (GTK_IS_ABOUT_DIALOG (w))
+        about = GTK_WIDGET (w);
+    }
+  g_assert_nonnull (about);
+  g_assert_cmpstr (gtk_about_dialog_get_program_name (GTK_ABOUT_DIALOG (about)), ==, "LQ-VAE Explorer");
+  gtk_window_destroy (GTK_WINDOW (about));
   if (!have_weights (LQ_DATA_MNIST))
     {
       g_assert_true (wait_idle (win, FALSE, 20));
