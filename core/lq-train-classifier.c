@@ -13,6 +13,12 @@ lq_classifier_train_config_default (void)
                                     .decay_fraction = 0.3f };
 }
 
+int
+lq_classifier_decay_epoch (const LqClassifierTrainConfig *cfg)
+{
+  return cfg->epochs - (int) floorf (cfg->decay_fraction * cfg->epochs);
+}
+
 gboolean
 lq_train_classifier (LqNet *net, const LqDataset *train, const LqClassifierTrainConfig *cfg,
                      LqClassifierEpochFunc on_epoch, gpointer user_data, const LqMonitor *monitor,
@@ -25,7 +31,7 @@ lq_train_classifier (LqNet *net, const LqDataset *train, const LqClassifierTrain
       return FALSE;
     }
   const int B = cfg->batch, per_epoch = train->n / B;
-  const int decay_from = cfg->epochs - (int) floorf (cfg->decay_fraction * cfg->epochs);
+  const int decay_from = lq_classifier_decay_epoch (cfg);
   LqOptimConfig oc = lq_optim_defaults (LQ_OPTIM_ADAM, cfg->lr);
   g_autoptr (LqOptim) opt = lq_optim_new (&oc, net);
   g_autofree guint32 *perm = g_new (guint32, train->n);

@@ -25,6 +25,8 @@ typedef struct {
 typedef void (*LqClassifierEpochFunc) (const LqClassifierEpochStats *stats, gpointer user_data);
 
 LqClassifierTrainConfig lq_classifier_train_config_default (void);
+/* Number of epochs trained at the full learning rate (the rest use a tenth of it). */
+int lq_classifier_decay_epoch (const LqClassifierTrainConfig *cfg);
 /* Trains net (already initialised) in place on the training split. Progress through monitor in
  * images; epoch summaries through on_epoch (optional). */
 gboolean lq_train_classifier (LqNet *net, const LqDataset *train, const LqClassifierTrainConfig *cfg,

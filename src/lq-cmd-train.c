@@ -106,9 +106,10 @@ train_classifier (int argc, char **argv)
   g_hash_table_insert (md, g_strdup ("seed"), g_strdup_printf ("%" G_GUINT64_FORMAT, cfg.seed));
   g_hash_table_insert (md, g_strdup ("epochs"), g_strdup_printf ("%d", cfg.epochs));
   g_hash_table_insert (md, g_strdup ("recipe"),
-                       g_strdup_printf ("Adam lr %g (x0.1 for the last %.0f %% of epochs), batch %d, "
+                       g_strdup_printf ("Adam lr %g for epochs 1-%d, %g after; batch %d, "
                                         "softmax cross-entropy, no augmentation",
-                                        cfg.lr, 100 * cfg.decay_fraction, cfg.batch));
+                                        cfg.lr, lq_classifier_decay_epoch (&cfg), cfg.lr * 0.1f,
+                                        cfg.batch));
   g_hash_table_insert (md, g_strdup ("command"), g_strdup (cmdline));
   if (init_history)
     g_hash_table_insert (md, g_strdup ("init"), g_strdup (init_history));
