@@ -2,16 +2,20 @@
  * properties) on small fixed seeded models, and against PyTorch reference runs.
  *
  * Models: a tiny conv net on 8×8 inputs (conv3x3(4) → ReLU → conv3x3(6, s2) → ReLU → dense(10),
- * PyTorch's default init from a fixed seed), a linear model (where DeepFool's answer is known in
- * closed form), linear "purifiers" (where the BPDA gradient is known in closed form), and a small
- * LQ-VAE for the BPDA target's forward pass.
+ * PyTorch's default init from a fixed seed, logits centred so that every class occurs), a linear
+ * model (where DeepFool's answer is known in closed form), linear "purifiers" (where the BPDA
+ * gradient is known in closed form), a small random LQ-VAE for the BPDA forward pass, the network
+ * and runs of tests/gen-attack-fixtures.py (PyTorch references), and the shipped MNIST classifier A
+ * when it is installed (skipped otherwise).
  */
 #include <glib.h>
 #include <math.h>
 #include <string.h>
 #include "lq-attack.h"
 #include "lq-error.h"
+#include "lq-dataset.h"
 #include "lq-loss.h"
+#include "lq-models.h"
 #include "lq-net.h"
 #include "lq-rng.h"
 #include "lq-safetensors.h"
@@ -945,6 +949,80 @@ test_bpda_vae (void)
 }
 
 
+
+/* --- the shipped MNIST classifier A (skipped until the weights and the data are installed) ---
+ * On the first 10 correctly classified test images: DeepFool and CW "live" flip every one with a
+ * small L2 (MNIST images have L2 norms around 9; the measured means are ~1.6 and ~1.4), FGSM and
+ * PGD at eps 0.3 leave at most 3 and 0 of them. */
+static void
+test_shipped_model (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LqClassifier) clf = lq_classifier_load_shipped (LQ_DATA_MNIST, LQ_ARCH_A, &error);
+  if (clf == NULL)
+    {
+      g_test_skip (error->message);
+      return;
+    }
+  g_autoptr (LqDataset) ds = lq_dataset_load_prefix (LQ_DATA_MNIST, LQ_SPLIT_TEST, 40, &error);
+  if (ds == NULL)
+    {
+      g_test_skip (error->message);
+      return;
+    }
+  const int n = 10, d = LQ_IMAGE_SIZE;
+  float *x = lq_floats_new ((size_t) n * d), *adv = lq_floats_new ((size_t) n * d);
+  float probs[LQ_N_CLASSES];
+  guint8 labels[10], pred[10];
+  int m = 0;
+  for (int i = 0; i < ds->n && m < n; i++)
+    {
+      guint8 p;
+      lq_classifier_predict (clf, ds->images + (size_t) i * d, 1, probs, &p);
+      if (p == ds->labels[i])
+        {
+          memcpy (x + (size_t) m * d, ds->images + (size_t) i * d, d * sizeof (float));
+          labels[m++] = p;
+        }
+    }
+  g_assert_cmpint (m, ==, n);
+  g_autoptr (LqTarget) t = lq_target_new_classifier (clf->net);
+  const struct { LqAttackKind kind; const char *preset; int max_correct; double max_mean_l2; } cases[] = {
+    { LQ_ATTACK_FGSM, NULL, 3, 100 },
+    { LQ_ATTACK_PGD, NULL, 0, 100 },
+    { LQ_ATTACK_DEEPFOOL, NULL, 0, 3.0 },
+    { LQ_ATTACK_CW, "live", 0, 2.5 },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      LqAttackParams p = lq_attack_defaults (cases[i].kind);
+      if (cases[i].preset)
+        g_assert_true (lq_attack_cw_preset (cases[i].preset, &p, NULL));
+      gboolean succ[10];
+      float l2[10];
+      LqAttackStats st = { .success = succ, .l2 = l2 };
+      gint64 t0 = g_get_monotonic_time ();
+      run_ok (&p, t, x, labels, n, adv, &st);
+      double secs = (g_get_monotonic_time () - t0) / 1e6;
+      float pa[10 * LQ_N_CLASSES];
+      lq_classifier_predict (clf, adv, n, pa, pred);
+      int correct = 0;
+      double mean = 0;
+      for (int s = 0; s < n; s++)
+        {
+          correct += pred[s] == labels[s];
+          g_assert_cmpint (succ[s], ==, pred[s] != labels[s]);
+          mean += l2[s] / n;
+        }
+      g_test_message ("%s: %d of %d still correct, mean L2 %.3f, %.2f s", lq_attack_kind_name (p.kind),
+                      correct, n, mean, secs);
+      g_assert_cmpint (correct, <=, cases[i].max_correct);
+      g_assert_cmpfloat (mean, <=, cases[i].max_mean_l2);
+    }
+  lq_floats_free (x);
+  lq_floats_free (adv);
+}
+
 /* --- PyTorch reference runs (tests/gen-attack-fixtures.py) ---
  *
  * The reference is computed in float64 and stored as F32; the C side runs in float32. Stated
@@ -1134,5 +1212,6 @@ main (int argc, char **argv)
   g_test_add_func ("/attacks/bpda/closed-form", test_bpda_closed_form);
   g_test_add_func ("/attacks/bpda/vae", test_bpda_vae);
   g_test_add_func ("/attacks/reference/pytorch", test_reference);
+  g_test_add_func ("/attacks/shipped/mnist-A", test_shipped_model);
   return g_test_run ();
 }
