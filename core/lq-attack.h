@@ -80,7 +80,7 @@ LqAttackParams lq_attack_defaults (LqAttackKind kind);
 /* Sets the CW search steps, iterations, learning rate and initial constant (κ is kept):
  * "full" (9 × 1000, lr 0.01, c0 1e-3; the original runs 10 000 iterations per search step,
  * cut for time on 2 CPU cores), "defense-gan" (1 × 100, lr 10, c 100, as Defense-GAN evaluated
- * CW), "live" (2 × 100, lr 0.1, c0 1: about 0.65 s for one image on classifier A). */
+ * CW), "live" (2 × 100, lr 0.1, c0 1: under a second for one image on classifier A). */
 gboolean       lq_attack_cw_preset (const char *name, LqAttackParams *params, GError **error);
 gboolean       lq_attack_kind_from_string (const char *s, LqAttackKind *kind, GError **error);
 const char    *lq_attack_kind_name (LqAttackKind kind); /* "fgsm", "bim", "pgd", "deepfool", "cw" */
