@@ -274,12 +274,13 @@ run_analyze (LqExplorerWorker *self, LqExplorerJob *j, GTask *task, GCancellable
   g_mutex_lock (&b->lock);
   gboolean ok = FALSE;
   LqTarget *tg = NULL;
+  /* Declared before the first goto: an autoptr a goto jumps over is freed uninitialised. */
+  g_autoptr (GError) vae_error = NULL;
   if (!check_cancel (c, error))
     goto out;
   LqClassifier *clf = bundle_classifier (b, j->arch, error);
   if (!clf)
     goto out;
-  g_autoptr (GError) vae_error = NULL;
   LqVae *vae = bundle_vae (b, &vae_error);
   if (!vae)
     j->vae_error = g_strdup (vae_error->message);
