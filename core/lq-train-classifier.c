@@ -108,7 +108,6 @@ double
 lq_classifier_accuracy (LqNet *net, const LqDataset *ds, guint8 *pred)
 {
   const int B = 256;
-  float *probs = lq_floats_new ((size_t) B * LQ_N_CLASSES);
   int correct = 0;
   lq_net_set_training (net, FALSE);
   for (int s = 0; s < ds->n; s += B)
@@ -126,6 +125,5 @@ lq_classifier_accuracy (LqNet *net, const LqDataset *ds, guint8 *pred)
             pred[s + b] = (guint8) best;
         }
     }
-  lq_floats_free (probs);
   return ds->n ? (double) correct / ds->n : 0.0;
 }

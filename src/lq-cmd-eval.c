@@ -306,8 +306,8 @@ lq_cmd_eval (int argc, char **argv)
         print_json (&t, lq_data_kind_name (data), lq_arch_name (arch), attack_s, vae != NULL);
       else
         {
-          printf ("%s test split, first %d images, classifier %s%s\n", lq_data_kind_title (data),
-                  t.n, lq_arch_name (arch), clf->path ? "" : "");
+          printf ("%s test split, first %d images, classifier %s (%s)\n",
+                  lq_data_kind_title (data), t.n, lq_arch_name (arch), clf->path);
           printf ("  clean accuracy                 %6.2f %%\n", 100.0 * t.clean / t.n);
           if (vae)
             {
