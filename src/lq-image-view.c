@@ -160,7 +160,11 @@ lq_image_view_draw (LqImageView *self, cairo_t *cr, int width, int height,
       g_autofree char *en = g_markup_escape_text (name, -1);
       g_snprintf (buf, sizeof buf, "%s <span weight='normal' size='80%%'>· %.1f %%</span>", en,
                   100.0 * self->probs[idx[0]]);
-      lq_explorer_draw_text (cr, p, buf, left, iy, 20, LQ_ALIGN_LEFT, &p->fg, TRUE, iw, NULL);
+      /* Leave room for the verdict on the right, so long class names ellipsize instead of
+       * running into it. */
+      double verdict_w = self->truth >= 0 ? 64 : 0;
+      lq_explorer_draw_text (cr, p, buf, left, iy, 20, LQ_ALIGN_LEFT, &p->fg, TRUE, iw - verdict_w,
+                             NULL);
       if (self->truth >= 0)
         {
           gboolean ok = idx[0] == self->truth;
