@@ -33,8 +33,14 @@ lq_vae_config_from_name (const char *name, LqVaeConfig *cfg, GError **error)
       cfg->hidden = 512;
       return TRUE;
     }
+  if (g_strcmp0 (name, "small") == 0)
+    {
+      cfg->width = 32;
+      cfg->hidden = 512;
+      return TRUE;
+    }
   g_set_error (error, LQ_ERROR, LQ_ERROR_INVALID_ARGUMENT,
-               "unknown LQ-VAE configuration '%s': expected paper or compact", name ? name : "");
+               "unknown LQ-VAE configuration '%s': expected paper, compact or small", name ? name : "");
   return FALSE;
 }
 
