@@ -23,6 +23,8 @@ packages=(
   xvfb xauth dbus dbus-x11 appstream desktop-file-utils
 )
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+# The test suite also checks the shipped weights against PyTorch's module trees (tests/test-torch-load.py).
+if [ "$mode" = test ]; then packages+=(python3-torch); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -270,7 +270,11 @@ lq_cmd_eval (int argc, char **argv)
           t.purified += count_correct (clf, pur, y, m, probs);
           t.grad_norm += encoder_grad_norm (vae, x, m) * m;
           for (size_t i = 0; i < (size_t) m * LQ_IMAGE_SIZE; i++)
-            noisy[i] = CLAMP (x[i] + 0.05f * (float) lq_rng_normal (&rng), 0.0f, 1.0f);
+            {
+              /* not inside CLAMP: the macro would draw the noise up to three times */
+              float v = x[i] + 0.05f * (float) lq_rng_normal (&rng);
+              noisy[i] = CLAMP (v, 0.0f, 1.0f);
+            }
           lq_vae_encode (vae, noisy, m, mu2);
           t.noise_bits += (double) count_bit_flips (vae, mu, mu2, m, NULL) / L;
         }

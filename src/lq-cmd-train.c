@@ -34,10 +34,10 @@ print_epoch (const LqClassifierEpochStats *s, gpointer user_data)
 static int
 train_classifier (int argc, char **argv)
 {
-  g_autofree char *arch_s = NULL, *data_s = NULL, *out = NULL, *init = NULL;
+  g_autofree char *arch_s = NULL, *data_s = NULL, *out = NULL, *init = NULL, *adv_s = NULL;
   LqClassifierTrainConfig cfg = lq_classifier_train_config_default ();
   gint64 seed = 1;
-  double lr = cfg.lr;
+  double lr = cfg.lr, adv_eps = cfg.adv.eps, adv_step = cfg.adv.step;
   GOptionEntry entries[] = {
     { "arch", 0, 0, G_OPTION_ARG_STRING, &arch_s, "Architecture: A, B or C", "ARCH" },
     { "data", 0, 0, G_OPTION_ARG_STRING, &data_s, "Data set: mnist or fmnist", "DATA" },
@@ -47,6 +47,12 @@ train_classifier (int argc, char **argv)
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1)", "S" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Output file (default DATA-ARCH.safetensors)", "FILE" },
     { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Start from these weights (fine-tuning)", "FILE" },
+    { "adv", 0, 0, G_OPTION_ARG_STRING, &adv_s,
+      "Adversarial training: fgsm (Adv Tr: half clean, half FGSM) or pgd (Madry: PGD images only)",
+      "KIND" },
+    { "adv-eps", 0, 0, G_OPTION_ARG_DOUBLE, &adv_eps, "Its L∞ budget on the [0, 1] scale (default 0.3)", "E" },
+    { "adv-step", 0, 0, G_OPTION_ARG_DOUBLE, &adv_step, "PGD step size (default 0.01)", "S" },
+    { "adv-steps", 0, 0, G_OPTION_ARG_INT, &cfg.adv.steps, "PGD steps (default 40)", "N" },
     { NULL },
   };
   g_autofree char *cmdline = lq_cli_command_line (argc, argv, "lq train");
@@ -56,15 +62,20 @@ train_classifier (int argc, char **argv)
   LqArch arch;
   LqDataKind data;
   if (!lq_arch_from_string (arch_s ? arch_s : "A", &arch, &error) ||
-      !lq_data_kind_from_string (data_s ? data_s : "mnist", &data, &error))
+      !lq_data_kind_from_string (data_s ? data_s : "mnist", &data, &error) ||
+      !lq_adv_kind_from_string (adv_s ? adv_s : "none", &cfg.adv.kind, &error))
     return lq_cli_fail (error, 2);
   cfg.seed = (guint64) seed;
   cfg.lr = (float) lr;
+  cfg.adv.eps = (float) adv_eps;
+  cfg.adv.step = (float) adv_step;
   g_autoptr (LqDataset) train = lq_dataset_load (data, LQ_SPLIT_TRAIN, &error);
   if (train == NULL)
     return lq_cli_fail (error, 1);
+  /* The seed's table names: Madry (PGD training) and Adv Tr (FGSM training). */
+  const char *suffix = cfg.adv.kind == LQ_ADV_PGD ? "-madry" : cfg.adv.kind == LQ_ADV_FGSM ? "-advtr" : "";
   if (out == NULL)
-    out = g_strdup_printf ("%s-%s.safetensors", lq_data_kind_name (data), lq_arch_name (arch));
+    out = g_strdup_printf ("%s-%s%s.safetensors", lq_data_kind_name (data), lq_arch_name (arch), suffix);
 
   g_autoptr (LqNet) net = lq_classifier_new (arch);
   LqRng rng;
@@ -90,8 +101,10 @@ train_classifier (int argc, char **argv)
       const char *prev_epochs = lq_safetensors_metadata (st, "epochs");
       init_history = g_strdup_printf ("%s (%s epochs)", prev ? prev : init, prev_epochs ? prev_epochs : "?");
     }
-  fprintf (stderr, "training classifier %s on %s (%d images, %d epochs, batch %d, seed %" G_GUINT64_FORMAT ")\n",
-           lq_arch_name (arch), lq_data_kind_title (data), train->n, cfg.epochs, cfg.batch, cfg.seed);
+  fprintf (stderr, "training classifier %s on %s (%d images, %d epochs, batch %d, seed %" G_GUINT64_FORMAT "%s%s)\n",
+           lq_arch_name (arch), lq_data_kind_title (data), train->n, cfg.epochs, cfg.batch, cfg.seed,
+           cfg.adv.kind != LQ_ADV_NONE ? ", adversarial training " : "",
+           cfg.adv.kind != LQ_ADV_NONE ? lq_adv_kind_name (cfg.adv.kind) : "");
   LqCliProgress progress = { .label = "train", .unit = "img" };
   LqMonitor monitor = { lq_cli_progress_cb, &progress, NULL };
   gint64 t0 = g_get_monotonic_time ();
@@ -110,6 +123,14 @@ train_classifier (int argc, char **argv)
                                         "softmax cross-entropy, no augmentation",
                                         cfg.lr, lq_classifier_decay_epoch (&cfg), cfg.lr * 0.1f,
                                         cfg.batch));
+  if (cfg.adv.kind == LQ_ADV_FGSM)
+    g_hash_table_insert (md, g_strdup ("adversarial"),
+                         g_strdup_printf ("fgsm eps %g; loss half clean, half adversarial", cfg.adv.eps));
+  else if (cfg.adv.kind == LQ_ADV_PGD)
+    g_hash_table_insert (md, g_strdup ("adversarial"),
+                         g_strdup_printf ("pgd eps %g step %g steps %d, random start; loss on the "
+                                          "adversarial images only", cfg.adv.eps, cfg.adv.step,
+                                          cfg.adv.steps));
   g_hash_table_insert (md, g_strdup ("command"), g_strdup (cmdline));
   if (init_history)
     g_hash_table_insert (md, g_strdup ("init"), g_strdup (init_history));
