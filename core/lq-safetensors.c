@@ -1,4 +1,5 @@
 /* lq-safetensors.c: safetensors read/write (F32, F16) and atomic file replacement. */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include "lq-safetensors.h"
 #include "lq-error.h"
 #include <errno.h>
@@ -377,11 +378,12 @@ parse_entry (const char *name, JsonNode *node, guint order, Entry **out, GError 
       else
         numel *= d;
     }
-  /* A zero dimension makes the size 0 whatever overflowed before it. */
-  for (guint i = 0; i < ndim; i++)
-    if (shape[i] == 0)
-      overflow = FALSE, numel = 0;
-  if (overflow || numel > G_MAXUINT64 / dsize || numel > SIZE_MAX / sizeof (float))
+  /* The running product must not overflow even when a later dimension is 0: the reference
+   * refuses [2^31-1, 2^31-1, 2^31-1, 0] too, and lq_tensor_new would refuse it (regression
+   * input: tests/fuzz/corpus-safetensors/regress-zero-dim-huge-shape.safetensors). */
+  size_t tensor_numel;
+  if (overflow || numel > G_MAXUINT64 / dsize
+      || !lq_shape_numel ((int) ndim, shape, &tensor_numel))
     FAIL (LQ_ERROR_FORMAT, "tensor '%s': its shape's size overflows", name);
 
   JsonNode *of = json_object_get_member (o, "data_offsets");
@@ -732,30 +734,101 @@ write_all (int fd, const guint8 *p, gsize len, int *err)
   return TRUE;
 }
 
+/* A target that exists and is not a regular file (a FIFO, /dev/stdout, /dev/full) is a stream:
+ * written in place. Renaming over it would replace the pipe or device node with a file. */
+static gboolean
+write_in_place (const char *path, const GStatBuf *sb, const void *data, gsize len, GError **error)
+{
+  int err = EISDIR;
+  if (!S_ISDIR (sb->st_mode))
+    {
+      int fd = g_open (path, O_WRONLY | O_CLOEXEC, 0);
+      gboolean ok = fd >= 0 && write_all (fd, data, len, &err);
+      if (fd < 0)
+        err = errno;
+      if (fd >= 0 && close (fd) != 0 && ok)
+        ok = FALSE, err = errno;
+      if (ok)
+        return TRUE;
+    }
+  g_set_error (error, LQ_ERROR, LQ_ERROR_IO, "cannot write %s: %s", path, g_strerror (err));
+  return FALSE;
+}
+
+/* Writes data to an unnamed file (O_TMPFILE) in path's folder and links it in under a fresh
+ * name beside path: until it is complete the file has no name, so a process killed while
+ * writing leaves nothing behind. Returns that name, or NULL with *err set (0 when O_TMPFILE or
+ * /proc is not available here: the caller then uses a named temporary file). */
+static char *
+write_unnamed (const char *path, const void *data, gsize len, int *err)
+{
+  *err = 0;
+#ifdef O_TMPFILE
+  g_autofree char *dir = g_path_get_dirname (path);
+  int fd = g_open (dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+  if (fd < 0)
+    return NULL;
+  char *name = NULL;
+  if (write_all (fd, data, len, err) && (fsync (fd) == 0 || (*err = errno, FALSE)))
+    {
+      char proc[64];
+      g_snprintf (proc, sizeof proc, "/proc/self/fd/%d", fd);
+      for (int i = 0; i < 100 && name == NULL; i++)
+        {
+          name = g_strdup_printf ("%s.tmp-%08x", path, g_random_int ());
+          if (linkat (AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) != 0)
+            {
+              gboolean taken = errno == EEXIST;
+              g_clear_pointer (&name, g_free);
+              if (!taken)
+                break;
+            }
+        }
+    }
+  close (fd);
+  return name;
+#else
+  return NULL;
+#endif
+}
+
 gboolean
 lq_file_replace_atomically (const char *path, const void *data, gsize len, GError **error)
 {
   /* The temporary file sits beside the target so that rename() stays within one file system
    * and is atomic: readers see the old file or the new one, never a half-written one. */
-  g_autofree char *tmp = g_strconcat (path, ".tmp-XXXXXX", NULL);
-  int fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0666);
-  if (fd < 0)
+  GStatBuf sb;
+  if (g_stat (path, &sb) == 0 && !S_ISREG (sb.st_mode))
+    return write_in_place (path, &sb, data, len, error);
+  int err;
+  g_autofree char *tmp = write_unnamed (path, data, len, &err);
+  if (tmp == NULL && err == 0)
     {
-      int e = errno;
-      g_set_error (error, LQ_ERROR, LQ_ERROR_IO, "cannot write %s: %s", path, g_strerror (e));
-      return FALSE;
+      /* Without O_TMPFILE: a named temporary file, removed on failure (not after a kill). */
+      tmp = g_strconcat (path, ".tmp-XXXXXX", NULL);
+      int fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0666);
+      gboolean ok = fd >= 0 && write_all (fd, data, len, &err);
+      if (fd < 0)
+        err = errno;
+      if (ok && fsync (fd) != 0)
+        ok = FALSE, err = errno;
+      if (fd >= 0 && close (fd) != 0 && ok)
+        ok = FALSE, err = errno;
+      if (!ok)
+        {
+          if (fd >= 0)
+            g_unlink (tmp);
+          g_clear_pointer (&tmp, g_free);
+        }
     }
-  int err = 0;
-  gboolean ok = write_all (fd, data, len, &err);
-  if (ok && fsync (fd) != 0)
-    ok = FALSE, err = errno;
-  if (close (fd) != 0 && ok)
-    ok = FALSE, err = errno;
-  if (ok && g_rename (tmp, path) != 0)
-    ok = FALSE, err = errno;
-  if (!ok)
+  if (tmp && g_rename (tmp, path) != 0)
     {
+      err = errno;
       g_unlink (tmp);
+      g_clear_pointer (&tmp, g_free);
+    }
+  if (tmp == NULL)
+    {
       g_set_error (error, LQ_ERROR, LQ_ERROR_IO, "cannot write %s: %s", path, g_strerror (err));
       return FALSE;
     }

@@ -49,7 +49,9 @@ gboolean lq_safetensors_save (const char *path, int n, const char *const *names,
 float    lq_half_to_float (guint16 h);
 guint16  lq_float_to_half (float f);
 
-/* Writes bytes to path through a temporary file and a rename (shared by every save). */
+/* Writes bytes to path through a temporary file and a rename (shared by every save): the file is
+ * unnamed (O_TMPFILE) until complete, so a killed process leaves nothing behind. An existing
+ * FIFO or device (/dev/stdout) is written through instead of replaced; a folder is an error. */
 gboolean lq_file_replace_atomically (const char *path, const void *data, gsize len, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LqSafetensors, lq_safetensors_free)

@@ -298,6 +298,13 @@ lq_vae_trainer_resume (LqVaeTrainer *t, const char *path, GError **error)
       g_set_error (error, LQ_ERROR, LQ_ERROR_FORMAT, "%s: not a training checkpoint", path);
       return FALSE;
     }
+  const char *ds = lq_safetensors_metadata (st, "dataset");
+  if (g_strcmp0 (ds, lq_data_kind_name (t->cfg.data)) != 0)
+    {
+      g_set_error (error, LQ_ERROR, LQ_ERROR_INVALID_ARGUMENT, "%s is a checkpoint for %s, not %s",
+                   path, ds ? ds : "an unknown data set", lq_data_kind_name (t->cfg.data));
+      return FALSE;
+    }
   if (sd != t->cfg.seed)
     {
       g_set_error (error, LQ_ERROR, LQ_ERROR_INVALID_ARGUMENT,

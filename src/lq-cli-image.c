@@ -8,6 +8,9 @@
 #include "lq-safetensors.h"
 #include "lq-tensor.h"
 
+/* The explorer's limit (LQ_EXPLORER_MAX_PIXELS): 40 megapixels, 160 MB decoded. */
+#define LQ_CLI_IMAGE_MAX_PIXELS ((gint64) 40000000)
+
 gboolean
 lq_cli_image_load (const char *path, float *out, GError **error)
 {
@@ -17,10 +20,14 @@ lq_cli_image_load (const char *path, float *out, GError **error)
       g_set_error (error, LQ_ERROR, LQ_ERROR_FORMAT, "%s: not an image gdk-pixbuf can read", path);
       return FALSE;
     }
-  if (w <= 0 || h <= 0 || w > LQ_IMAGE_MAX_SIDE || h > LQ_IMAGE_MAX_SIDE)
+  /* Decided from the header, before decoding: a 16384×16384 image within the side limit would
+   * still take 1 GB as a pixbuf and 1 GB more as grey floats. */
+  if (w <= 0 || h <= 0 || w > LQ_IMAGE_MAX_SIDE || h > LQ_IMAGE_MAX_SIDE
+      || (gint64) w * h > LQ_CLI_IMAGE_MAX_PIXELS)
     {
-      g_set_error (error, LQ_ERROR, LQ_ERROR_FORMAT, "%s: %d×%d is too large (at most %d a side)",
-                   path, w, h, LQ_IMAGE_MAX_SIDE);
+      g_set_error (error, LQ_ERROR, LQ_ERROR_FORMAT,
+                   "%s: %d×%d is too large (at most %d a side and %d megapixels)", path, w, h,
+                   LQ_IMAGE_MAX_SIDE, (int) (LQ_CLI_IMAGE_MAX_PIXELS / 1000000));
       return FALSE;
     }
   g_autoptr (GError) local = NULL;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "lq-error.h"
 
 gboolean
 lq_cli_parse (int *argc, char ***argv, const GOptionEntry *entries, const char *summary)
@@ -27,8 +28,22 @@ lq_cli_parse (int *argc, char ***argv, const GOptionEntry *entries, const char *
 int
 lq_cli_fail (const GError *error, int code)
 {
-  fprintf (stderr, "lq: %s\n", error->message);
+  /* Messages quote file names as given, which need not be UTF-8. */
+  g_autofree char *msg = g_utf8_make_valid (error->message, -1);
+  fprintf (stderr, "lq: %s\n", msg);
   return code;
+}
+
+gboolean
+lq_cli_check_data (const char *path, LqDataKind have, LqDataKind want, GError **error)
+{
+  if (have == want)
+    return TRUE;
+  g_set_error (error, LQ_ERROR, LQ_ERROR_INVALID_ARGUMENT,
+               "%s holds weights for %s, not %s (use --data %s, or weights for %s)", path,
+               lq_data_kind_title (have), lq_data_kind_title (want), lq_data_kind_name (have),
+               lq_data_kind_title (want));
+  return FALSE;
 }
 
 char *

@@ -1,11 +1,15 @@
 /* lq-cli-util.h: what every `lq` subcommand shares — option parsing, errors, a progress bar. */
 #pragma once
 #include <glib.h>
+#include "lq-dataset.h"
 
 /* Parses options with GOptionContext; prints the error and returns FALSE on bad usage. */
 gboolean lq_cli_parse (int *argc, char ***argv, const GOptionEntry *entries, const char *summary);
 /* Prints "lq: <message>" on stderr and returns code. */
 int      lq_cli_fail (const GError *error, int code);
+/* Checks that the weights in path (made for `have`) fit the command's --data (`want`): weights
+ * for the other data set load fine and give meaningless answers. */
+gboolean lq_cli_check_data (const char *path, LqDataKind have, LqDataKind want, GError **error);
 /* "lq train lqvae --data mnist …" for weight-file metadata. */
 char    *lq_cli_command_line (int argc, char **argv, const char *prefix);
 

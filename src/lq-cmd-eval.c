@@ -212,13 +212,13 @@ lq_cmd_eval (int argc, char **argv)
 
   g_autoptr (LqClassifier) clf = model_file ? lq_classifier_load (model_file, &error)
                                             : lq_classifier_load_shipped (data, arch, &error);
-  if (clf == NULL)
+  if (clf == NULL || (model_file && !lq_cli_check_data (model_file, clf->data, data, &error)))
     return lq_cli_fail (error, 1);
   g_autoptr (LqVae) vae = NULL;
   if (defense || bpda_s)
     {
       vae = vae_file ? lq_vae_load (vae_file, &error) : lq_vae_load_shipped (data, &error);
-      if (vae == NULL)
+      if (vae == NULL || (vae_file && !lq_cli_check_data (vae_file, lq_vae_data (vae), data, &error)))
         return lq_cli_fail (error, 1);
     }
   g_autoptr (LqDataset) test = n > 0 ? lq_dataset_load_prefix (data, LQ_SPLIT_TEST, n, &error)

@@ -106,8 +106,8 @@ void
 lq_explorer_window_show_error (LqExplorerWindow *self, const char *message)
 {
   g_free (self->error);
-  self->error = g_strdup (message);
-  gtk_label_set_text (self->error_label, message);
+  self->error = g_utf8_make_valid (message, -1);  /* messages may quote file names' bytes */
+  gtk_label_set_text (self->error_label, self->error);
   gtk_revealer_set_reveal_child (self->error_revealer, TRUE);
   lq_explorer_actions_update (self);
 }
@@ -622,7 +622,7 @@ on_import_done (LqExplorerWorker *w, LqExplorerJob *job, const GError *error, gp
       update_status (self);
       return;
     }
-  g_autofree char *name = g_file_get_basename (job->file);
+  g_autofree char *name = lq_explorer_file_display_name (job->file);
   lq_explorer_window_dismiss_error (self);
   lq_explorer_window_set_image (self, job->imported, -1, LQ_SOURCE_FILE, name);
 }

@@ -64,6 +64,14 @@ lq_explorer_attack_defaults (LqExplorerAttack a)
 
 /* ---------------------------------------------------------------- jobs */
 
+char *
+lq_explorer_file_display_name (GFile *file)
+{
+  /* Basenames are bytes (not always UTF-8); labels and messages need UTF-8. */
+  g_autofree char *base = g_file_get_basename (file);
+  return base ? g_filename_display_name (base) : g_strdup ("?");
+}
+
 LqExplorerJob *
 lq_explorer_job_new (LqExplorerJobKind kind)
 {
@@ -606,7 +614,7 @@ on_size_prepared (GdkPixbufLoader *loader, int width, int height, SizeCheck *sc)
 static gboolean
 run_import (LqExplorerWorker *self, LqExplorerJob *j, GCancellable *c, GError **error)
 {
-  g_autofree char *name = g_file_get_basename (j->file);
+  g_autofree char *name = lq_explorer_file_display_name (j->file);
   g_autoptr (GError) local = NULL;
   g_autoptr (GFileInfo) info = g_file_query_info (j->file, G_FILE_ATTRIBUTE_STANDARD_SIZE ","
                                                   G_FILE_ATTRIBUTE_STANDARD_TYPE,

@@ -93,6 +93,9 @@ LqExplorerJob *lq_explorer_job_new (LqExplorerJobKind kind);
 void           lq_explorer_job_free (LqExplorerJob *job);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LqExplorerJob, lq_explorer_job_free)
 
+/* A file's basename for messages and labels: valid UTF-8 whatever the bytes of the name. */
+char *lq_explorer_file_display_name (GFile *file);
+
 /* Projects a code with a MAP job's PCA basis. */
 void lq_explorer_job_project (const LqExplorerJob *map, const float *mu, float xy[2]);
 

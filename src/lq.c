@@ -1,6 +1,7 @@
 /* lq.c: the command line — train, attack, purify, eval, bench, import data. */
 #include <glib.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include "lq-cmd.h"
@@ -34,6 +35,9 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
+  /* Over a file-size limit (ulimit -f), a write should fail with EFBIG and the save report it and
+   * clean up, instead of SIGXFSZ killing the process mid-write. */
+  signal (SIGXFSZ, SIG_IGN);
   if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
     {
       usage (argc < 2 ? stderr : stdout);
