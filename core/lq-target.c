@@ -10,8 +10,13 @@
  * Scales: targets take x in [0, 1]; the encoder takes 2x − 1, the decoder gives y in [−1, 1] and
  * the classifier sees (y + 1)/2, so the chain rule picks up a factor 2 at the input and ½ at the
  * decoder output.
+ *
+ *  - Defense-GAN: classifier ∘ (z search of lq-defensegan.c) with the search's backward taken as
+ *    the identity, x̂ ≈ x (Athalye et al.'s attack on it; differentiating the L·R unrolled steps
+ *    instead would cost as much as L more purifications per gradient).
  */
 #include "lq-attack.h"
+#include "lq-defensegan.h"
 #include "lq-error.h"
 #include "lq-tensor.h"
 #include <math.h>
@@ -207,4 +212,59 @@ lq_target_new_bpda (LqNet *classifier, LqVae *vae, LqBpdaMode mode)
   if (t)
     ((BpdaTarget *) t)->vae = vae;
   return t;
+}
+
+/* --- classifier ∘ Defense-GAN purifier, the purifier's backward taken as the identity --- */
+
+typedef struct {
+  LqTarget parent;
+  LqNet *classifier;   /* borrowed */
+  LqGan *gan;          /* borrowed */
+  LqGanSearch search;
+  float *xp;           /* [batch, in] purified images */
+  size_t cap_xp;
+} DefenseGanTarget;
+
+static void
+defensegan_finalize (LqTarget *t)
+{
+  lq_floats_free (((DefenseGanTarget *) t)->xp);
+}
+
+static void
+defensegan_forward (LqTarget *t, const float *x, int batch, float *logits)
+{
+  DefenseGanTarget *d = (DefenseGanTarget *) t;
+  float *xp = lq_floats_reserve (&d->xp, &d->cap_xp, (size_t) batch * t->in_size);
+  /* Parameters were checked at construction and there is no monitor: this cannot fail. */
+  if (!lq_defensegan_purify (d->gan, &d->search, x, batch, xp, NULL, NULL, NULL))
+    g_assert_not_reached ();
+  lq_net_set_training (d->classifier, FALSE);
+  const float *z = lq_net_forward (d->classifier, xp, batch);
+  memcpy (logits, z, (size_t) batch * t->classes * sizeof (float));
+}
+
+static void
+defensegan_backward (LqTarget *t, const float *dlogits, float *dx)
+{
+  /* BPDA: ∂x̂/∂x ≈ I, so the gradient at x is the classifier's at x̂. */
+  lq_net_backward (((DefenseGanTarget *) t)->classifier, dlogits, dx, FALSE);
+}
+
+LqTarget *
+lq_target_new_defensegan (LqNet *classifier, LqGan *gan, const LqGanSearch *search)
+{
+  g_return_val_if_fail (classifier != NULL && gan != NULL && search != NULL, NULL);
+  g_return_val_if_fail (lq_gan_search_check (search, NULL), NULL);
+  g_return_val_if_fail (lq_net_in_size (classifier) == LQ_IMAGE_SIZE, NULL);
+  DefenseGanTarget *d = g_new0 (DefenseGanTarget, 1);
+  d->classifier = classifier;
+  d->gan = gan;
+  d->search = *search;
+  d->parent.classes = (int) lq_net_out_size (classifier);
+  d->parent.in_size = LQ_IMAGE_SIZE;
+  d->parent.forward = defensegan_forward;
+  d->parent.backward = defensegan_backward;
+  d->parent.finalize = defensegan_finalize;
+  return &d->parent;
 }

@@ -2,14 +2,15 @@
  *
  *   lq attack --data mnist --model A --attack fgsm|bim|pgd|deepfool|cw [--preset full|defense-gan|live]
  *             [--eps E --step S --steps N --norm linf|l2 --kappa K --seed S] [--target K]
- *             [--index I | --in image.png] [--out adv.png] [--defense lqvae]
- *             [--bpda soft|identity] [--substitute B]
+ *             [--index I | --in image.png] [--out adv.png] [--defense lqvae|defensegan]
+ *             [--gan-file F --gan-L L --gan-R R] [--bpda soft|identity] [--substitute B]
  *
  * Prints the prediction before and after with its confidence, the L2/L∞ norms, the iterations and
  * the time; with --defense lqvae also the purified predictions and how many latent bits the attack
- * flipped (H(mu) of the clean versus the adversarial image). --bpda attacks classifier ∘ LQ-VAE
- * end to end (BPDA); --substitute makes the example on another classifier and evaluates it on
- * --model (black-box transfer).
+ * flipped (H(mu) of the clean versus the adversarial image); with --defense defensegan the
+ * predictions after Defense-GAN's z search and its reconstruction errors. --bpda attacks
+ * classifier ∘ purifier end to end (BPDA; through Defense-GAN only as identity); --substitute
+ * makes the example on another classifier and evaluates it on --model (black-box transfer).
  */
 #include <glib.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 #include "lq-cli-input.h"
 #include "lq-cli-util.h"
 #include "lq-cmd.h"
+#include "lq-defensegan.h"
 #include "lq-error.h"
 #include "lq-models.h"
 #include "lq-vae.h"
@@ -97,6 +99,8 @@ lq_cmd_attack (int argc, char **argv)
   g_autofree char *data_s = NULL, *model_s = NULL, *attack_s = NULL, *preset = NULL;
   g_autofree char *eps_s = NULL, *step_s = NULL, *kappa_s = NULL, *norm_s = NULL;
   g_autofree char *in = NULL, *out = NULL, *defense = NULL, *bpda_s = NULL, *subst_s = NULL;
+  g_autofree char *gan_file = NULL;
+  LqGanSearch search = lq_gan_search_defaults ();
   int steps = -1, index = -1, target = -1, scale = 1;
   gint64 seed = 0;
   GOptionEntry entries[] = {
@@ -115,7 +119,10 @@ lq_cmd_attack (int argc, char **argv)
     { "in", 0, 0, G_OPTION_ARG_FILENAME, &in, "Attack an image file instead (any format gdk-pixbuf reads)", "FILE" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, "Write the adversarial image (PNG)", "FILE" },
     { "scale", 0, 0, G_OPTION_ARG_INT, &scale, "Nearest-neighbour scale of the PNG (default 1)", "K" },
-    { "defense", 0, 0, G_OPTION_ARG_STRING, &defense, "Also show the LQ-VAE's answer: lqvae", "NAME" },
+    { "defense", 0, 0, G_OPTION_ARG_STRING, &defense, "Also show a purifier's answer: lqvae or defensegan", "NAME" },
+    { "gan-file", 0, 0, G_OPTION_ARG_FILENAME, &gan_file, "Defense-GAN generator instead of the shipped one", "FILE" },
+    { "gan-L", 0, 0, G_OPTION_ARG_INT, &search.steps, "Defense-GAN: gradient steps per restart (default 200)", "L" },
+    { "gan-R", 0, 0, G_OPTION_ARG_INT, &search.restarts, "Defense-GAN: random restarts (default 10)", "R" },
     { "bpda", 0, 0, G_OPTION_ARG_STRING, &bpda_s, "Attack classifier ∘ LQ-VAE end to end (BPDA): soft or identity", "MODE" },
     { "substitute", 0, 0, G_OPTION_ARG_STRING, &subst_s, "Black-box transfer: make the example on classifier B/C/A and evaluate it on --model", "ARCH" },
     { NULL },
@@ -174,11 +181,14 @@ lq_cmd_attack (int argc, char **argv)
         }
       p.targeted = TRUE;
     }
-  if (defense && g_ascii_strcasecmp (defense, "lqvae") != 0)
+  const gboolean defensegan = defense && g_ascii_strcasecmp (defense, "defensegan") == 0;
+  if (defense && !defensegan && g_ascii_strcasecmp (defense, "lqvae") != 0)
     {
-      fprintf (stderr, "lq attack: --defense knows only lqvae\n");
+      fprintf (stderr, "lq attack: --defense must be lqvae or defensegan\n");
       return 2;
     }
+  if (!lq_gan_search_check (&search, &error))
+    return lq_cli_fail (error, 2);
   LqBpdaMode bpda = LQ_BPDA_SOFT;
   if (bpda_s)
     {
@@ -194,6 +204,12 @@ lq_cmd_attack (int argc, char **argv)
       if (subst_s)
         {
           fprintf (stderr, "lq attack: --bpda and --substitute do not combine\n");
+          return 2;
+        }
+      if (defensegan && bpda != LQ_BPDA_IDENTITY)
+        {
+          fprintf (stderr, "lq attack: --defense defensegan takes --bpda identity (the z search's "
+                   "backward is the identity); soft is for the LQ-VAE's quantizer\n");
           return 2;
         }
     }
@@ -220,7 +236,14 @@ lq_cmd_attack (int argc, char **argv)
         return lq_cli_fail (error, 1);
     }
   g_autoptr (LqVae) vae = NULL;
-  if (defense || bpda_s)
+  g_autoptr (LqGan) gan = NULL;
+  if (defensegan)
+    {
+      gan = gan_file ? lq_gan_load (gan_file, &error) : lq_gan_load_shipped (data, &error);
+      if (gan == NULL || (gan_file && !lq_cli_check_data (gan_file, lq_gan_data (gan), data, &error)))
+        return lq_cli_fail (error, 1);
+    }
+  else if (defense || bpda_s)
     {
       vae = lq_vae_load_shipped (data, &error);
       if (vae == NULL)
@@ -235,7 +258,8 @@ lq_cmd_attack (int argc, char **argv)
 
   g_autoptr (LqTarget) tgt = NULL;
   if (bpda_s)
-    tgt = lq_target_new_bpda (clf->net, vae, bpda);
+    tgt = gan ? lq_target_new_defensegan (clf->net, gan, &search)
+              : lq_target_new_bpda (clf->net, vae, bpda);
   else
     tgt = lq_target_new_classifier (sub ? sub->net : clf->net);
   if (tgt == NULL)
@@ -248,7 +272,8 @@ lq_cmd_attack (int argc, char **argv)
   describe (&p, desc);
   printf ("%-22s %s (%s) on %s model %s%s%s%s\n", "attack", lq_attack_kind_name (kind), desc->str,
           lq_data_kind_title (data), lq_arch_name (arch),
-          bpda_s ? " ∘ LQ-VAE, BPDA " : "", bpda_s ? (bpda == LQ_BPDA_SOFT ? "soft" : "identity") : "",
+          bpda_s ? (gan ? " ∘ Defense-GAN, BPDA " : " ∘ LQ-VAE, BPDA ") : "",
+          bpda_s ? (bpda == LQ_BPDA_SOFT ? "soft" : "identity") : "",
           sub ? " (made on the substitute)" : "");
   if (sub)
     printf ("%-22s model %s\n", "substitute", lq_arch_name (subst_arch));
@@ -318,6 +343,31 @@ lq_cmd_attack (int argc, char **argv)
       printf ("%-22s %d of %d\n", "latent bits flipped", flipped, L);
       gboolean broken = p.targeted ? papred == target : papred != attack_label;
       printf ("%-22s %s\n", "result with LQ-VAE",
+              p.targeted ? (broken ? "reached the target" : "target not reached")
+                         : (broken ? "prediction changed" : "prediction unchanged"));
+    }
+
+  if (gan)
+    {
+      float xs[2 * LQ_IMAGE_SIZE], pur[2 * LQ_IMAGE_SIZE], err[2], pp[2 * LQ_N_CLASSES];
+      guint8 pred2[2];
+      memcpy (xs, x, sizeof x);
+      memcpy (xs + LQ_IMAGE_SIZE, adv, sizeof adv);
+      LqGanSearchStats gs = { .err = err };
+      LqCliProgress gbar = { "Defense-GAN", "steps", 0, 0 };
+      LqMonitor gmon = { lq_cli_progress_cb, &gbar, NULL };
+      gint64 g0 = g_get_monotonic_time ();
+      if (!lq_defensegan_purify (gan, &search, xs, 2, pur, &gs, &gmon, &error))
+        return lq_cli_fail (error, 1);
+      double gms = (g_get_monotonic_time () - g0) / 1e3 / 2;
+      lq_classifier_predict (clf, pur, 2, pp, pred2);
+      print_prediction ("Defense-GAN, clean", data, pp, pred2[0]);
+      print_prediction ("Defense-GAN, attacked", data, pp + LQ_N_CLASSES, pred2[1]);
+      printf ("%-22s clean %.4f, adversarial %.4f (mean squared error per pixel; L %d, R %d, "
+              "%.0f ms/image)\n", "reconstruction error", err[0], err[1], search.steps,
+              search.restarts, gms);
+      gboolean broken = p.targeted ? pred2[1] == target : pred2[1] != attack_label;
+      printf ("%-22s %s\n", "result w/ Defense-GAN",
               p.targeted ? (broken ? "reached the target" : "target not reached")
                          : (broken ? "prediction changed" : "prediction unchanged"));
     }

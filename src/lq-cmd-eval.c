@@ -1,5 +1,6 @@
 /* lq-cmd-eval.c: `lq eval` — accuracy on the first n held-out test images: clean, purified,
- * attacked, attacked then purified; latent statistics of the purifier. */
+ * attacked, attacked then purified; latent statistics of the LQ-VAE purifier. The purifier is
+ * the LQ-VAE or Defense-GAN's z search (--defense defensegan). */
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -9,6 +10,7 @@
 #include "lq-cli-util.h"
 #include "lq-cmd.h"
 #include "lq-dataset.h"
+#include "lq-defensegan.h"
 #include "lq-error.h"
 #include "lq-models.h"
 #include "lq-vae.h"
@@ -94,7 +96,7 @@ count_bit_flips (LqVae *vae, const float *mu_a, const float *mu_b, int n, double
 
 static void
 print_json (const EvalTotals *t, const char *data, const char *model, const char *attack,
-            gboolean defense)
+            const char *defense, gboolean latent_stats)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -110,12 +112,17 @@ print_json (const EvalTotals *t, const char *data, const char *model, const char
   json_builder_add_double_value (b, (double) t->clean / t->n);
   if (defense)
     {
+      json_builder_set_member_name (b, "defense");
+      json_builder_add_string_value (b, defense);
       json_builder_set_member_name (b, "purified_accuracy");
       json_builder_add_double_value (b, (double) t->purified / t->n);
-      json_builder_set_member_name (b, "encoder_grad_norm");
-      json_builder_add_double_value (b, t->grad_norm);
-      json_builder_set_member_name (b, "noise_bit_flip_fraction");
-      json_builder_add_double_value (b, t->noise_bits);
+      if (latent_stats)
+        {
+          json_builder_set_member_name (b, "encoder_grad_norm");
+          json_builder_add_double_value (b, t->grad_norm);
+          json_builder_set_member_name (b, "noise_bit_flip_fraction");
+          json_builder_add_double_value (b, t->noise_bits);
+        }
       json_builder_set_member_name (b, "purify_ms_per_image");
       json_builder_add_double_value (b, 1e3 * t->purify_seconds / t->n);
     }
@@ -127,8 +134,11 @@ print_json (const EvalTotals *t, const char *data, const char *model, const char
         {
           json_builder_set_member_name (b, "attacked_purified_accuracy");
           json_builder_add_double_value (b, (double) t->attacked_purified / t->n);
-          json_builder_set_member_name (b, "bit_flip_fraction");
-          json_builder_add_double_value (b, t->bits_flipped / t->n);
+          if (latent_stats)
+            {
+              json_builder_set_member_name (b, "bit_flip_fraction");
+              json_builder_add_double_value (b, t->bits_flipped / t->n);
+            }
         }
       json_builder_set_member_name (b, "mean_l2");
       json_builder_add_double_value (b, t->l2 / t->n);
@@ -151,6 +161,8 @@ lq_cmd_eval (int argc, char **argv)
 {
   g_autofree char *data_s = NULL, *model_s = NULL, *defense_s = NULL, *attack_s = NULL;
   g_autofree char *preset = NULL, *model_file = NULL, *vae_file = NULL, *bpda_s = NULL;
+  g_autofree char *gan_file = NULL;
+  LqGanSearch search = lq_gan_search_defaults ();
   int n = 0, batch = 100;
   double eps = NAN, step = NAN;
   int steps = 0;
@@ -159,8 +171,11 @@ lq_cmd_eval (int argc, char **argv)
     { "data", 0, 0, G_OPTION_ARG_STRING, &data_s, "Data set: mnist or fmnist", "DATA" },
     { "model", 0, 0, G_OPTION_ARG_STRING, &model_s, "Classifier: A, B or C", "ARCH" },
     { "model-file", 0, 0, G_OPTION_ARG_FILENAME, &model_file, "Classifier weights instead of the shipped ones", "FILE" },
-    { "defense", 0, 0, G_OPTION_ARG_STRING, &defense_s, "none or lqvae (default lqvae)", "NAME" },
+    { "defense", 0, 0, G_OPTION_ARG_STRING, &defense_s, "none, lqvae (default) or defensegan", "NAME" },
     { "lqvae-file", 0, 0, G_OPTION_ARG_FILENAME, &vae_file, "LQ-VAE weights instead of the shipped ones", "FILE" },
+    { "gan-file", 0, 0, G_OPTION_ARG_FILENAME, &gan_file, "Defense-GAN generator instead of the shipped one", "FILE" },
+    { "gan-L", 0, 0, G_OPTION_ARG_INT, &search.steps, "Defense-GAN: gradient steps per restart (default 200)", "L" },
+    { "gan-R", 0, 0, G_OPTION_ARG_INT, &search.restarts, "Defense-GAN: random restarts (default 10)", "R" },
     { "attack", 0, 0, G_OPTION_ARG_STRING, &attack_s, "fgsm, bim, pgd, deepfool or cw (default: none)", "NAME" },
     { "preset", 0, 0, G_OPTION_ARG_STRING, &preset, "CW preset: full, defense-gan or live", "NAME" },
     { "eps", 0, 0, G_OPTION_ARG_DOUBLE, &eps, "L∞ budget on the [0, 1] scale (default 0.3)", "E" },
@@ -181,9 +196,20 @@ lq_cmd_eval (int argc, char **argv)
       !lq_arch_from_string (model_s ? model_s : "A", &arch, &error))
     return lq_cli_fail (error, 2);
   gboolean defense = defense_s == NULL || strcmp (defense_s, "lqvae") == 0;
-  if (defense_s && !defense && strcmp (defense_s, "none") != 0)
+  gboolean defensegan = g_strcmp0 (defense_s, "defensegan") == 0;
+  if (defense_s && !defense && !defensegan && strcmp (defense_s, "none") != 0)
     {
-      fprintf (stderr, "lq: unknown defense '%s': expected none or lqvae\n", defense_s);
+      fprintf (stderr, "lq: unknown defense '%s': expected none, lqvae or defensegan\n", defense_s);
+      return 2;
+    }
+  if (!lq_gan_search_check (&search, &error))
+    return lq_cli_fail (error, 2);
+  /* BPDA through Defense-GAN takes its search as the identity on the backward pass; the soft
+   * mode is the LQ-VAE quantizer's and has no meaning there. */
+  if (defensegan && bpda_s && strcmp (bpda_s, "identity") != 0)
+    {
+      fprintf (stderr, "lq: --defense defensegan takes --bpda identity (the z search's backward "
+               "is the identity); soft is for the LQ-VAE's quantizer\n");
       return 2;
     }
   LqAttackParams ap = { 0 };
@@ -215,7 +241,14 @@ lq_cmd_eval (int argc, char **argv)
   if (clf == NULL || (model_file && !lq_cli_check_data (model_file, clf->data, data, &error)))
     return lq_cli_fail (error, 1);
   g_autoptr (LqVae) vae = NULL;
-  if (defense || bpda_s)
+  g_autoptr (LqGan) gan = NULL;
+  if (defensegan)
+    {
+      gan = gan_file ? lq_gan_load (gan_file, &error) : lq_gan_load_shipped (data, &error);
+      if (gan == NULL || (gan_file && !lq_cli_check_data (gan_file, lq_gan_data (gan), data, &error)))
+        return lq_cli_fail (error, 1);
+    }
+  else if (defense || bpda_s)
     {
       vae = vae_file ? lq_vae_load (vae_file, &error) : lq_vae_load_shipped (data, &error);
       if (vae == NULL || (vae_file && !lq_cli_check_data (vae_file, lq_vae_data (vae), data, &error)))
@@ -237,7 +270,8 @@ lq_cmd_eval (int argc, char **argv)
               fprintf (stderr, "lq: unknown BPDA mode '%s': expected soft or identity\n", bpda_s);
               return 2;
             }
-          target = lq_target_new_bpda (clf->net, vae, soft ? LQ_BPDA_SOFT : LQ_BPDA_IDENTITY);
+          target = gan ? lq_target_new_defensegan (clf->net, gan, &search)
+                       : lq_target_new_bpda (clf->net, vae, soft ? LQ_BPDA_SOFT : LQ_BPDA_IDENTITY);
         }
       else
         target = lq_target_new_classifier (clf->net);
@@ -278,6 +312,17 @@ lq_cmd_eval (int argc, char **argv)
           lq_vae_encode (vae, noisy, m, mu2);
           t.noise_bits += (double) count_bit_flips (vae, mu, mu2, m, NULL) / L;
         }
+      else if (gan)
+        {
+          gint64 t0 = g_get_monotonic_time ();
+          if (!lq_defensegan_purify (gan, &search, x, m, pur, NULL, NULL, &error))
+            {
+              rc = lq_cli_fail (error, 1);
+              break;
+            }
+          t.purify_seconds += (g_get_monotonic_time () - t0) / 1e6;
+          t.purified += count_correct (clf, pur, y, m, probs);
+        }
       if (target)
         {
           LqAttackStats st = { .l2 = l2, .linf = linf };
@@ -297,6 +342,15 @@ lq_cmd_eval (int argc, char **argv)
               t.attacked_purified += count_correct (clf, pur, y, m, probs);
               t.bits_flipped += (double) count_bit_flips (vae, mu, mu2, m, NULL) / L;
             }
+          else if (gan)
+            {
+              if (!lq_defensegan_purify (gan, &search, adv, m, pur, NULL, NULL, &error))
+                {
+                  rc = lq_cli_fail (error, 1);
+                  break;
+                }
+              t.attacked_purified += count_correct (clf, pur, y, m, probs);
+            }
         }
       lq_cli_progress_cb (s + m, test->n, NULL, &progress);
     }
@@ -307,7 +361,8 @@ lq_cmd_eval (int argc, char **argv)
       if (vae)
         t.grad_norm /= t.n;
       if (json)
-        print_json (&t, lq_data_kind_name (data), lq_arch_name (arch), attack_s, vae != NULL);
+        print_json (&t, lq_data_kind_name (data), lq_arch_name (arch), attack_s,
+                    vae ? "lqvae" : gan ? "defensegan" : NULL, vae != NULL);
       else
         {
           printf ("%s test split, first %d images, classifier %s (%s)\n",
@@ -320,14 +375,22 @@ lq_cmd_eval (int argc, char **argv)
               printf ("  mean ‖∇x Σ mu‖ ([−1,1] scale)  %8.4f  (penalty target K = 0.1)\n", t.grad_norm);
               printf ("  bits flipped by N(0, 0.05²)    %6.2f %%\n", 100.0 * t.noise_bits / t.n);
             }
+          if (gan)
+            printf ("  purified (Defense-GAN) accuracy %5.2f %%   (L %d, R %d: %.0f ms/image to purify)\n",
+                    100.0 * t.purified / t.n, search.steps, search.restarts,
+                    1e3 * t.purify_seconds / t.n);
           if (attack_s)
             {
               printf ("  attack %s%s: accuracy %6.2f %%, mean L2 %.3f, mean L∞ %.3f, %.1f ms/image\n",
-                      attack_s, bpda_s ? " (BPDA)" : "", 100.0 * t.attacked / t.n, t.l2 / t.n,
-                      t.linf / t.n, 1e3 * t.attack_seconds / t.n);
+                      attack_s, bpda_s ? (gan ? " (BPDA through Defense-GAN)" : " (BPDA)") : "",
+                      100.0 * t.attacked / t.n, t.l2 / t.n, t.linf / t.n,
+                      1e3 * t.attack_seconds / t.n);
               if (vae)
                 printf ("  attacked, then purified        %6.2f %%   (%.2f %% of bits flipped)\n",
                         100.0 * t.attacked_purified / t.n, 100.0 * t.bits_flipped / t.n);
+              if (gan)
+                printf ("  attacked, then purified        %6.2f %%   (Defense-GAN)\n",
+                        100.0 * t.attacked_purified / t.n);
             }
         }
     }

@@ -268,6 +268,8 @@ lq_cmd_train (int argc, char **argv)
     return train_classifier (argc - 1, argv + 1);
   if (argc >= 2 && strcmp (argv[1], "lqvae") == 0)
     return train_lqvae (argc - 1, argv + 1);
+  if (argc >= 2 && strcmp (argv[1], "defensegan") == 0)
+    return lq_cmd_train_defensegan (argc - 1, argv + 1);
   fprintf (stderr, "Usage: lq train classifier|lqvae [OPTIONS]  (see lq train classifier --help)\n");
   return 2;
 }

@@ -5,6 +5,7 @@
 int lq_cmd_data (int argc, char **argv);
 int lq_cmd_bench (int argc, char **argv);
 int lq_cmd_train (int argc, char **argv);
+int lq_cmd_train_defensegan (int argc, char **argv); /* `lq train defensegan` */
 int lq_cmd_eval (int argc, char **argv);
 int lq_cmd_attack (int argc, char **argv);
 int lq_cmd_purify (int argc, char **argv);

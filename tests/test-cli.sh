@@ -1,6 +1,7 @@
 #!/bin/sh
 # The `lq` command line end to end: usage errors, a short LQ-VAE training run with checkpoint and
-# resume, encode and purify with the file it wrote, eval's clear error for missing weights. TAP.
+# resume, encode and purify with the file it wrote, eval's clear error for missing weights, a
+# tiny Defense-GAN training run and eval with it. TAP.
 lq=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -35,7 +36,7 @@ says () { # text, command…: the command's output contains the text
 }
 have_mnist () { "$lq" data info 2>/dev/null | grep -q "MNIST: installed"; }
 
-echo "1..11"
+echo "1..14"
 check "no command is a usage error" exits 2 "$lq"
 check "an unknown command is a usage error" exits 2 "$lq" frobnicate
 check "an unknown data set is named" says "unknown" "$lq" eval --data cifar --defense none
@@ -43,6 +44,8 @@ check "an unknown classifier is a usage error" exits 2 "$lq" eval --model Z
 check "a missing weight file is a clear error" says "no-such.safetensors" \
   "$lq" eval --model-file "$tmp/no-such.safetensors" --defense none
 check "purify needs --out" exits 2 "$lq" purify --index 0
+check "Defense-GAN refuses the LQ-VAE's soft BPDA" exits 2 \
+  "$lq" eval --defense defensegan --attack fgsm --bpda soft
 if have_mnist; then
   check "train lqvae writes a checkpoint and weights" \
     "$lq" train lqvae --data mnist --config compact --steps 2 \
@@ -56,8 +59,15 @@ if have_mnist; then
     "'$lq' purify --data mnist --index 0 --lqvae-file '$tmp/vae.safetensors' --out '$tmp/p.png' --scale 4 && head -c 8 '$tmp/p.png' | grep -q PNG"
   check "an index outside the test split is refused" says "outside the test split" \
     "$lq" purify --data mnist --index 10000 --lqvae-file "$tmp/vae.safetensors" --out "$tmp/q.png"
+  check "train defensegan (tiny) writes a generator" \
+    "$lq" train defensegan --data mnist --config tiny --steps 2 \
+      --checkpoint "$tmp/gck.safetensors" --out "$tmp/gan.safetensors"
+  check "eval --defense defensegan purifies with it" says "purified (Defense-GAN)" \
+    "$lq" eval --data mnist --n 2 --defense defensegan --gan-file "$tmp/gan.safetensors" \
+      --gan-L 2 --gan-R 2
 else
-  for d in "train lqvae" "resume" "encode" "purify" "index range"; do
+  for d in "train lqvae" "resume" "encode" "purify" "index range" "train defensegan" \
+           "eval defensegan"; do
     n=$((n + 1))
     echo "ok $n $d # SKIP MNIST is not imported (lq data import)"
   done
