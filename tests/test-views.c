@@ -21,6 +21,8 @@ canvas_init (Canvas *c, int w, int h, const LqExplorerPalette *p)
   c->w = w;
   c->h = h;
   c->surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w, h);
+  /* Freed when the test case ends: its pixels are checked after canvas_done(). */
+  g_test_queue_destroy ((GDestroyNotify) cairo_surface_destroy, c->surface);
   c->cr = cairo_create (c->surface);
   gdk_cairo_set_source_rgba (c->cr, &p->bg);
   cairo_paint (c->cr);
