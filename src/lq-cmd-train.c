@@ -1,4 +1,4 @@
-/* lq-cmd-train.c: `lq train classifier …` and `lq train lqvae …`. */
+/* lq-cmd-train.c: `lq train classifier …` and `lq train lqvae …` (`defensegan`: lq-cmd-train-gan.c). */
 #include <glib.h>
 #include <math.h>
 #include <signal.h>
@@ -270,6 +270,6 @@ lq_cmd_train (int argc, char **argv)
     return train_lqvae (argc - 1, argv + 1);
   if (argc >= 2 && strcmp (argv[1], "defensegan") == 0)
     return lq_cmd_train_defensegan (argc - 1, argv + 1);
-  fprintf (stderr, "Usage: lq train classifier|lqvae [OPTIONS]  (see lq train classifier --help)\n");
+  fprintf (stderr, "Usage: lq train classifier|lqvae|defensegan [OPTIONS]  (see lq train classifier --help)\n");
   return 2;
 }
