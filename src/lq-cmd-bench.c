@@ -1,4 +1,5 @@
-/* lq-cmd-bench.c: `lq bench [--json] [--quick] [--threads N]` — the speed of the engine, in one run.
+/* lq-cmd-bench.c: `lq bench [--json] [--quick] [--threads N] [--attacks]` — the speed of the engine,
+ * in one run.
  *
  * Everything is measured in one process so that the ratios compare like with like on a shared,
  * noisy machine: each figure is the median of several samples, a sample repeats its operation
@@ -23,6 +24,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "lq-attack.h"
 #include "lq-cli-util.h"
@@ -46,6 +48,7 @@ typedef struct {
   int samples;         /* samples per figure (the median is reported) */
   double min_sample_s; /* a sample repeats its operation until it lasts this long */
   gboolean quick;
+  gboolean attacks_only; /* section 5 alone */
 } BenchPlan;
 
 typedef void (*BenchFunc) (gpointer data);
@@ -338,9 +341,38 @@ classifier_step_run (gpointer data)
 typedef struct {
   char *name;
   int batch;
-  double seconds; /* per call (the whole batch) */
+  double seconds;     /* per call (the whole batch), wall time */
+  double cpu_seconds; /* per call, CPU time of the process (all its threads) */
   char *note;
 } AttackResult;
+
+static double
+cpu_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Medians of the wall time and of the process CPU time per call. On a machine whose cores are
+ * taken by higher-priority jobs the wall time mostly measures waiting; with one OpenBLAS thread
+ * the CPU time is the work itself. */
+static void
+time_attack (const BenchPlan *plan, BenchFunc fn, gpointer data, double *wall, double *cpu)
+{
+  int reps = calibrate (plan, fn, data);
+  double *w = g_new (double, plan->samples), *c = g_new (double, plan->samples);
+  for (int s = 0; s < plan->samples; s++)
+    {
+      double c0 = cpu_s ();
+      w[s] = sample (fn, data, reps);
+      c[s] = (cpu_s () - c0) / reps;
+    }
+  *wall = median (w, plan->samples);
+  *cpu = median (c, plan->samples);
+  g_free (w);
+  g_free (c);
+}
 
 static void
 attack_result_clear (gpointer p)
@@ -439,8 +471,12 @@ bench_attacks (const BenchPlan *plan, GArray *results, gboolean *trained, char *
     }
 
   g_autoptr (LqTarget) target = lq_target_new_classifier (net);
-  /* An attack runs for up to seconds: fewer samples than the layers, never fewer than one. */
+  /* A batch attack runs for up to seconds: fewer samples than the layers. A single image takes
+   * milliseconds, where one descheduling of this process on the shared machine would be the whole
+   * figure: it gets as many samples as the layers, each repeating the attack for 40 ms. */
   BenchPlan ap = { .samples = plan->quick ? 1 : 3, .min_sample_s = 0.0, .quick = plan->quick };
+  BenchPlan ap1 = { .samples = plan->samples, .min_sample_s = plan->min_sample_s,
+                    .quick = plan->quick };
   for (gsize i = 0; i < G_N_ELEMENTS (attack_entries); i++)
     {
       const AttackEntry *e = &attack_entries[i];
@@ -450,7 +486,7 @@ bench_attacks (const BenchPlan *plan, GArray *results, gboolean *trained, char *
       if (e->cw_preset)
         lq_attack_cw_preset (e->cw_preset, &c.params, NULL);
       AttackResult r = { .name = g_strdup (e->name), .batch = c.batch };
-      r.seconds = time_median (&ap, attack_run, &c);
+      time_attack (c.batch == 1 ? &ap1 : &ap, attack_run, &c, &r.seconds, &r.cpu_seconds);
       if (e->kind == LQ_ATTACK_PGD)
         r.note = g_strdup_printf ("%d steps of %.2g, eps %.2g, random start", c.params.steps,
                                   c.params.step, c.params.eps);
@@ -484,6 +520,7 @@ typedef struct {
   GArray *attacks;          /* AttackResult */
   char *attack_classifier, *attack_data;
   gboolean attack_trained;  /* FALSE: classifier A randomly initialised */
+  gboolean attacks_only;    /* sections 1–4 were not run */
 } BenchReport;
 
 static double
@@ -510,14 +547,9 @@ count_layer_misses (const BenchReport *r, int *total)
 }
 
 static void
-print_text (const BenchReport *r)
+print_text_engine (const BenchReport *r)
 {
   const double peak = gemm_gflops (r);
-  printf ("lq bench%s — %s, %d cores, OpenBLAS %d threads (%s)\n", r->quick ? " --quick" : "",
-          r->cpu, r->cores, r->threads, r->blas_config);
-  printf ("Every figure is the median of %d samples; each ratio is the median over pairs of\n"
-          "back-to-back samples (layer, raw GEMM), so load changes during the run cancel.\n\n",
-          r->samples);
   printf ("Raw cblas_sgemm 1024x1024x1024: %.1f GFLOP/s (%.2f ms)\n\n", peak, 1e3 * r->gemm_s);
 
   printf ("Layers at batch %d (GFLOP/s = 2*MACs/s; ratio = fraction of raw GEMM; target >= %.2f)\n",
@@ -559,14 +591,32 @@ print_text (const BenchReport *r)
           1e3 * r->vae_step_s, BENCH_BATCH / r->vae_step_s);
   printf ("  classifier A (Adam, dropout on):                     %7.1f ms  %7.1f images/s\n\n",
           1e3 * r->clf_step_s, BENCH_BATCH / r->clf_step_s);
+}
 
+static void
+print_text (const BenchReport *r)
+{
+  printf ("lq bench%s — %s, %d cores, OpenBLAS %d threads (%s)\n", r->quick ? " --quick" : "",
+          r->cpu, r->cores, r->threads, r->blas_config);
+  if (r->attacks_only)
+    printf ("Single images: median of %d samples; batches: median of %d. cpu ms is the CPU time of\n"
+            "the process (with --threads 1, the work itself, whatever the machine's load).\n\n",
+            r->samples, r->quick ? 1 : 3);
+  else
+    {
+      printf ("Every figure is the median of %d samples; each ratio is the median over pairs of\n"
+              "back-to-back samples (layer, raw GEMM), so load changes during the run cancel.\n\n",
+              r->samples);
+      print_text_engine (r);
+    }
   printf ("Attacks — %s;\n  inputs: %s\n", r->attack_classifier, r->attack_data);
-  printf ("  %-10s %6s %10s %12s  %s\n", "attack", "batch", "ms", "images/s", "settings");
+  printf ("  %-10s %6s %10s %12s %10s %12s  %s\n", "attack", "batch", "ms", "images/s", "cpu ms",
+          "images/cpu-s", "settings");
   for (guint i = 0; i < r->attacks->len; i++)
     {
       const AttackResult *a = &g_array_index (r->attacks, AttackResult, i);
-      printf ("  %-10s %6d %10.1f %12.1f  %s\n", a->name, a->batch, 1e3 * a->seconds,
-              a->batch / a->seconds, a->note);
+      printf ("  %-10s %6d %10.2f %12.1f %10.2f %12.1f  %s\n", a->name, a->batch, 1e3 * a->seconds,
+              a->batch / a->seconds, 1e3 * a->cpu_seconds, a->batch / a->cpu_seconds, a->note);
     }
 }
 
@@ -600,21 +650,9 @@ json_shape (JsonBuilder *b, const char *name, const int s[3])
 #define JSON_B(b, key, v) (json_builder_set_member_name (b, key), json_builder_add_boolean_value (b, v))
 
 static void
-print_json (const BenchReport *r)
+json_engine (JsonBuilder *b, const BenchReport *r)
 {
   const double peak = gemm_gflops (r);
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "machine");
-  json_builder_begin_object (b);
-  JSON_S (b, "cpu", r->cpu);
-  JSON_I (b, "cores", r->cores);
-  JSON_I (b, "blas_threads", r->threads);
-  JSON_S (b, "blas_config", r->blas_config);
-  json_builder_end_object (b);
-  JSON_B (b, "quick", r->quick);
-  JSON_I (b, "samples", r->samples);
-
   json_builder_set_member_name (b, "gemm");
   json_builder_begin_object (b);
   JSON_I (b, "n", 1024);
@@ -672,6 +710,25 @@ print_json (const BenchReport *r)
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+}
+
+static void
+print_json (const BenchReport *r)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "machine");
+  json_builder_begin_object (b);
+  JSON_S (b, "cpu", r->cpu);
+  JSON_I (b, "cores", r->cores);
+  JSON_I (b, "blas_threads", r->threads);
+  JSON_S (b, "blas_config", r->blas_config);
+  json_builder_end_object (b);
+  JSON_B (b, "quick", r->quick);
+  JSON_I (b, "samples", r->samples);
+
+  if (!r->attacks_only)
+    json_engine (b, r);
 
   json_builder_set_member_name (b, "attacks");
   json_builder_begin_object (b);
@@ -688,6 +745,8 @@ print_json (const BenchReport *r)
       JSON_I (b, "batch", a->batch);
       JSON_D (b, "ms", 1e3 * a->seconds);
       JSON_D (b, "images_per_s", a->batch / a->seconds);
+      JSON_D (b, "cpu_ms", 1e3 * a->cpu_seconds);
+      JSON_D (b, "images_per_cpu_s", a->batch / a->cpu_seconds);
       JSON_S (b, "settings", a->note);
       json_builder_end_object (b);
     }
@@ -718,44 +777,10 @@ cpu_model (void)
   return model ? model : g_strdup ("unknown CPU");
 }
 
-int
-lq_cmd_bench (int argc, char **argv)
+/* Sections 1–4: raw GEMM, layers, penalty, training steps. */
+static void
+bench_engine (const BenchPlan *plan, BenchReport *rp)
 {
-  gboolean json = FALSE, quick = FALSE;
-  int threads = 0;
-  const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the figures as JSON", NULL },
-    { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, "Fewer repetitions and smaller attack batches (CI)",
-      NULL },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads,
-      "OpenBLAS threads (default: the number of cores)", "N" },
-    { NULL },
-  };
-  if (!lq_cli_parse (&argc, &argv, entries,
-                     "Measures raw GEMM, every LQ-VAE layer at batch 64, the gradient penalty,\n"
-                     "training steps and attacks, in one run (medians; ratios within the run)."))
-    return 2;
-  if (threads < 0)
-    {
-      fprintf (stderr, "lq: --threads must be positive\n");
-      return 2;
-    }
-
-  /* The thread count is decided here, not by the environment, so runs compare. */
-  BenchReport r = { .quick = quick };
-  r.cores = (int) g_get_num_processors ();
-  r.threads = threads > 0 ? threads : r.cores;
-  lq_gemm_set_threads (r.threads);
-  r.cpu = cpu_model ();
-  r.blas_config = g_strstrip (g_strdup (openblas_get_config ()));
-  BenchPlan plan = { .samples = quick ? 3 : 9, .min_sample_s = quick ? 0.005 : 0.04,
-                     .quick = quick };
-  r.samples = plan.samples;
-  r.layers = g_array_new (FALSE, TRUE, sizeof (LayerResult));
-  g_array_set_clear_func (r.layers, layer_result_clear);
-  r.attacks = g_array_new (FALSE, TRUE, sizeof (AttackResult));
-  g_array_set_clear_func (r.attacks, attack_result_clear);
-
   LqRng rng;
   lq_rng_seed (&rng, 2024);
 
@@ -778,9 +803,9 @@ lq_cmd_bench (int argc, char **argv)
   float *codes = lq_floats_new ((size_t) B * cfg.latent);
   for (size_t i = 0; i < (size_t) B * cfg.latent; i++)
     codes[i] = lq_rng_uniform (&rng) < 0.5 ? -1.0f : 1.0f;
-  bench_net_layers (&plan, "encoder", enc, xin, &rng, &gc, gemm_t, r.layers, &r.other_s[0]);
-  bench_net_layers (&plan, "decoder", dec, codes, &rng, &gc, gemm_t, r.layers, &r.other_s[1]);
-  r.gemm_s = median ((double *) gemm_t->data, (int) gemm_t->len);
+  bench_net_layers (plan, "encoder", enc, xin, &rng, &gc, gemm_t, rp->layers, &rp->other_s[0]);
+  bench_net_layers (plan, "decoder", dec, codes, &rng, &gc, gemm_t, rp->layers, &rp->other_s[1]);
+  rp->gemm_s = median ((double *) gemm_t->data, (int) gemm_t->len);
   lq_floats_free (gc.a);
   lq_floats_free (gc.b);
   lq_floats_free (gc.c);
@@ -799,8 +824,8 @@ lq_cmd_bench (int argc, char **argv)
     /* The penalty reuses the forward's buffers, as in training: each penalty sample follows a
      * forward + backward sample on the same batch. */
     encoder_fwd_bwd_run (&pc);
-    time_paired (&plan, penalty_run, &pc, encoder_fwd_bwd_run, &pc, &r.penalty_s, &r.enc_fwd_bwd_s,
-                 &r.penalty_ratio, NULL);
+    time_paired (plan, penalty_run, &pc, encoder_fwd_bwd_run, &pc, &rp->penalty_s, &rp->enc_fwd_bwd_s,
+                 &rp->penalty_ratio, NULL);
     lq_floats_free (u);
     lq_floats_free (pc.dy);
   }
@@ -820,8 +845,8 @@ lq_cmd_bench (int argc, char **argv)
     LqVaeTrainConfig tc = lq_vae_train_config_default (LQ_DATA_MNIST);
     tc.batch = B;
     VaeStepCtx vc = { .t = lq_vae_trainer_new (&tc, &ds) };
-    BenchPlan sp = { .samples = plan.samples, .min_sample_s = 0.0, .quick = quick };
-    r.vae_step_s = time_median (&sp, vae_step_run, &vc);
+    BenchPlan sp = { .samples = plan->samples, .min_sample_s = 0.0, .quick = plan->quick };
+    rp->vae_step_s = time_median (&sp, vae_step_run, &vc);
     lq_vae_trainer_free (vc.t);
 
     ClassifierStepCtx cc = { .net = lq_classifier_new (LQ_ARCH_A), .batch = B };
@@ -834,7 +859,7 @@ lq_cmd_bench (int argc, char **argv)
     cc.labels = ds.labels;
     cc.dlogits = lq_floats_new ((size_t) B * LQ_N_CLASSES);
     cc.probs = lq_floats_new ((size_t) B * LQ_N_CLASSES);
-    r.clf_step_s = time_median (&sp, classifier_step_run, &cc);
+    rp->clf_step_s = time_median (&sp, classifier_step_run, &cc);
     lq_optim_free (cc.opt);
     lq_net_free (cc.net);
     lq_floats_free (cc.dlogits);
@@ -842,6 +867,49 @@ lq_cmd_bench (int argc, char **argv)
     lq_floats_free (ds.images);
     g_free (ds.labels);
   }
+}
+
+int
+lq_cmd_bench (int argc, char **argv)
+{
+  gboolean json = FALSE, quick = FALSE, attacks_only = FALSE;
+  int threads = 0;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the figures as JSON", NULL },
+    { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, "Fewer repetitions and smaller attack batches (CI)",
+      NULL },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads,
+      "OpenBLAS threads (default: the number of cores)", "N" },
+    { "attacks", 0, 0, G_OPTION_ARG_NONE, &attacks_only, "Measure the attacks only", NULL },
+    { NULL },
+  };
+  if (!lq_cli_parse (&argc, &argv, entries,
+                     "Measures raw GEMM, every LQ-VAE layer at batch 64, the gradient penalty,\n"
+                     "training steps and attacks, in one run (medians; ratios within the run)."))
+    return 2;
+  if (threads < 0)
+    {
+      fprintf (stderr, "lq: --threads must be positive\n");
+      return 2;
+    }
+
+  /* The thread count is decided here, not by the environment, so runs compare. */
+  BenchReport r = { .quick = quick, .attacks_only = attacks_only };
+  r.cores = (int) g_get_num_processors ();
+  r.threads = threads > 0 ? threads : r.cores;
+  lq_gemm_set_threads (r.threads);
+  r.cpu = cpu_model ();
+  r.blas_config = g_strstrip (g_strdup (openblas_get_config ()));
+  BenchPlan plan = { .samples = quick ? 3 : 9, .min_sample_s = quick ? 0.005 : 0.04,
+                     .quick = quick, .attacks_only = attacks_only };
+  r.samples = plan.samples;
+  r.layers = g_array_new (FALSE, TRUE, sizeof (LayerResult));
+  g_array_set_clear_func (r.layers, layer_result_clear);
+  r.attacks = g_array_new (FALSE, TRUE, sizeof (AttackResult));
+  g_array_set_clear_func (r.attacks, attack_result_clear);
+
+  if (!attacks_only)
+    bench_engine (&plan, &r);
 
   /* 5. attacks */
   bench_attacks (&plan, r.attacks, &r.attack_trained, &r.attack_classifier, &r.attack_data);
