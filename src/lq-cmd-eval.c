@@ -12,90 +12,12 @@
 #include "lq-dataset.h"
 #include "lq-defensegan.h"
 #include "lq-error.h"
+#include "lq-eval-cell.h"
 #include "lq-models.h"
 #include "lq-vae.h"
 
-typedef struct {
-  int n;
-  int clean, purified, attacked, attacked_purified;
-  double l2, linf, bits_flipped, attack_seconds, purify_seconds;
-  double grad_norm;       /* mean ‖∇_x Σ mu‖ on the [−1, 1] input scale (the penalty's) */
-  double noise_bits;      /* mean fraction of bits that N(0, 0.05²) pixel noise flips */
-} EvalTotals;
-
-static int
-argmax10 (const float *p)
-{
-  int best = 0;
-  for (int k = 1; k < LQ_N_CLASSES; k++)
-    if (p[k] > p[best])
-      best = k;
-  return best;
-}
-
-static int
-count_correct (LqClassifier *c, const float *x, const guint8 *labels, int n, float *probs)
-{
-  int correct = 0;
-  lq_classifier_predict (c, x, n, probs, NULL);
-  for (int b = 0; b < n; b++)
-    correct += argmax10 (probs + (size_t) b * LQ_N_CLASSES) == labels[b];
-  return correct;
-}
-
-/* Mean ‖∇_x Σ_j mu_j(x_i)‖ over the batch, through the encoder in [−1, 1] space. */
-static double
-encoder_grad_norm (LqVae *vae, const float *x01, int n)
-{
-  LqNet *enc = lq_vae_encoder (vae);
-  const int L = lq_vae_config (vae)->latent;
-  float *xs = lq_floats_new ((size_t) n * LQ_IMAGE_SIZE);
-  float *u = lq_floats_new ((size_t) n * 2 * L);
-  float *g = lq_floats_new ((size_t) n * LQ_IMAGE_SIZE);
-  for (size_t i = 0; i < (size_t) n * LQ_IMAGE_SIZE; i++)
-    xs[i] = 2.0f * x01[i] - 1.0f;
-  for (int b = 0; b < n; b++)
-    for (int j = 0; j < L; j++)
-      u[(size_t) b * 2 * L + j] = 1.0f;
-  lq_net_set_training (enc, FALSE);
-  lq_net_forward (enc, xs, n);
-  lq_net_backward (enc, u, g, FALSE);
-  double total = 0;
-  for (int b = 0; b < n; b++)
-    {
-      double s = 0;
-      for (int k = 0; k < LQ_IMAGE_SIZE; k++)
-        s += (double) g[(size_t) b * LQ_IMAGE_SIZE + k] * g[(size_t) b * LQ_IMAGE_SIZE + k];
-      total += sqrt (s);
-    }
-  lq_floats_free (xs);
-  lq_floats_free (u);
-  lq_floats_free (g);
-  return total / n;
-}
-
-static int
-count_bit_flips (LqVae *vae, const float *mu_a, const float *mu_b, int n, double *per_image)
-{
-  const int L = lq_vae_config (vae)->latent;
-  g_autofree guint8 *ba = g_new (guint8, (size_t) n * L), *bb = g_new (guint8, (size_t) n * L);
-  lq_vae_quantize (vae, mu_a, (size_t) n * L, NULL, ba);
-  lq_vae_quantize (vae, mu_b, (size_t) n * L, NULL, bb);
-  int total = 0;
-  for (int b = 0; b < n; b++)
-    {
-      int f = 0;
-      for (int j = 0; j < L; j++)
-        f += ba[(size_t) b * L + j] != bb[(size_t) b * L + j];
-      if (per_image)
-        per_image[b] = (double) f / L;
-      total += f;
-    }
-  return total;
-}
-
 static void
-print_json (const EvalTotals *t, const char *data, const char *model, const char *attack,
+print_json (const LqEvalTotals *t, const char *data, const char *model, const char *attack,
             const char *defense, gboolean latent_stats)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -159,6 +81,10 @@ print_json (const EvalTotals *t, const char *data, const char *model, const char
 int
 lq_cmd_eval (int argc, char **argv)
 {
+  /* `lq eval --table NAME`: the seed's tables (lq-cmd-table.c), with options of their own. */
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], "--table") == 0 || g_str_has_prefix (argv[i], "--table="))
+      return lq_cmd_eval_table (argc, argv);
   g_autofree char *data_s = NULL, *model_s = NULL, *defense_s = NULL, *attack_s = NULL;
   g_autofree char *preset = NULL, *model_file = NULL, *vae_file = NULL, *bpda_s = NULL;
   g_autofree char *gan_file = NULL;
@@ -277,83 +203,16 @@ lq_cmd_eval (int argc, char **argv)
         target = lq_target_new_classifier (clf->net);
     }
 
-  const int L = vae ? lq_vae_config (vae)->latent : 0;
-  float *probs = lq_floats_new ((size_t) batch * LQ_N_CLASSES);
-  float *pur = lq_floats_new ((size_t) batch * LQ_IMAGE_SIZE);
-  float *adv = lq_floats_new ((size_t) batch * LQ_IMAGE_SIZE);
-  float *noisy = lq_floats_new ((size_t) batch * LQ_IMAGE_SIZE);
-  float *mu = lq_floats_new ((size_t) batch * MAX (L, 1));
-  float *mu2 = lq_floats_new ((size_t) batch * MAX (L, 1));
-  g_autofree float *l2 = g_new (float, batch), *linf = g_new (float, batch);
-  EvalTotals t = { .n = test->n };
-  LqRng rng;
-  lq_rng_seed (&rng, 12345);
+  /* The loop is lq_eval_cells (lq-eval-cell.c), shared with `lq eval --table` and `lq figure`. */
+  LqEvalCell cell = { .clf = clf, .vae = vae, .gan = gan, .search = search, .n = test->n,
+                      .purify_clean = TRUE, .latent_stats = vae != NULL };
+  LqEvalCell *cells[] = { &cell };
   LqCliProgress progress = { .label = "eval", .unit = "img" };
+  LqMonitor monitor = { lq_cli_progress_cb, &progress, NULL };
   int rc = 0;
-  for (int s = 0; s < test->n; s += batch)
-    {
-      const int m = MIN (batch, test->n - s);
-      const float *x = test->images + (size_t) s * LQ_IMAGE_SIZE;
-      const guint8 *y = test->labels + s;
-      t.clean += count_correct (clf, x, y, m, probs);
-      if (vae)
-        {
-          gint64 t0 = g_get_monotonic_time ();
-          lq_vae_purify (vae, x, m, pur, mu);
-          t.purify_seconds += (g_get_monotonic_time () - t0) / 1e6;
-          t.purified += count_correct (clf, pur, y, m, probs);
-          t.grad_norm += encoder_grad_norm (vae, x, m) * m;
-          for (size_t i = 0; i < (size_t) m * LQ_IMAGE_SIZE; i++)
-            {
-              /* not inside CLAMP: the macro would draw the noise up to three times */
-              float v = x[i] + 0.05f * (float) lq_rng_normal (&rng);
-              noisy[i] = CLAMP (v, 0.0f, 1.0f);
-            }
-          lq_vae_encode (vae, noisy, m, mu2);
-          t.noise_bits += (double) count_bit_flips (vae, mu, mu2, m, NULL) / L;
-        }
-      else if (gan)
-        {
-          gint64 t0 = g_get_monotonic_time ();
-          if (!lq_defensegan_purify (gan, &search, x, m, pur, NULL, NULL, &error))
-            {
-              rc = lq_cli_fail (error, 1);
-              break;
-            }
-          t.purify_seconds += (g_get_monotonic_time () - t0) / 1e6;
-          t.purified += count_correct (clf, pur, y, m, probs);
-        }
-      if (target)
-        {
-          LqAttackStats st = { .l2 = l2, .linf = linf };
-          gint64 t0 = g_get_monotonic_time ();
-          if (!lq_attack_run (&ap, target, x, y, m, adv, &st, NULL, &error))
-            {
-              rc = lq_cli_fail (error, 1);
-              break;
-            }
-          t.attack_seconds += (g_get_monotonic_time () - t0) / 1e6;
-          for (int b = 0; b < m; b++)
-            t.l2 += l2[b], t.linf += linf[b];
-          t.attacked += count_correct (clf, adv, y, m, probs);
-          if (vae)
-            {
-              lq_vae_purify (vae, adv, m, pur, mu2);
-              t.attacked_purified += count_correct (clf, pur, y, m, probs);
-              t.bits_flipped += (double) count_bit_flips (vae, mu, mu2, m, NULL) / L;
-            }
-          else if (gan)
-            {
-              if (!lq_defensegan_purify (gan, &search, adv, m, pur, NULL, NULL, &error))
-                {
-                  rc = lq_cli_fail (error, 1);
-                  break;
-                }
-              t.attacked_purified += count_correct (clf, pur, y, m, probs);
-            }
-        }
-      lq_cli_progress_cb (s + m, test->n, NULL, &progress);
-    }
+  if (!lq_eval_cells (test, target, &ap, cells, 1, batch, NULL, NULL, &monitor, &error))
+    rc = lq_cli_fail (error, 1);
+  LqEvalTotals t = cell.totals;
   if (target)
     lq_target_free (target);
   if (rc == 0)
@@ -394,8 +253,5 @@ lq_cmd_eval (int argc, char **argv)
             }
         }
     }
-  float *bufs[] = { probs, pur, adv, noisy, mu, mu2 };
-  for (gsize i = 0; i < G_N_ELEMENTS (bufs); i++)
-    lq_floats_free (bufs[i]);
   return rc;
 }

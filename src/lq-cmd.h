@@ -10,3 +10,5 @@ int lq_cmd_eval (int argc, char **argv);
 int lq_cmd_attack (int argc, char **argv);
 int lq_cmd_purify (int argc, char **argv);
 int lq_cmd_encode (int argc, char **argv);
+int lq_cmd_eval_table (int argc, char **argv);       /* `lq eval --table` (lq-cmd-table.c) */
+int lq_cmd_figure (int argc, char **argv);

@@ -15,11 +15,12 @@ typedef struct {
 static const LqCommand commands[] = {
   { "data", lq_cmd_data, "import and inspect MNIST and Fashion-MNIST" },
   { "train", lq_cmd_train, "train a classifier or the LQ-VAE" },
-  { "eval", lq_cmd_eval, "accuracy on the test split: clean, attacked, purified" },
+  { "eval", lq_cmd_eval, "accuracy on the test split; --table NAME: the seed's tables" },
   { "attack", lq_cmd_attack, "attack one image and show what changed" },
   { "purify", lq_cmd_purify, "purify an image with the LQ-VAE" },
   { "encode", lq_cmd_encode, "print the latent bits of an image" },
   { "bench", lq_cmd_bench, "measure GEMM, layer, training and attack speed" },
+  { "figure", lq_cmd_figure, "draw the figures of docs/RESULTS.md as PNG" },
 };
 
 static void
