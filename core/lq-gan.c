@@ -226,15 +226,7 @@ lq_gan_save (LqGan *gan, const char *path, GPtrArray *extra_names, GPtrArray *ex
       g_ptr_array_add (names, g_strdup (g_ptr_array_index (extra_names, i)));
       g_ptr_array_add (tensors, g_ptr_array_index (extra_tensors, i));
     }
-  g_autoptr (GHashTable) md = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  if (metadata)
-    {
-      GHashTableIter it;
-      gpointer k, v;
-      g_hash_table_iter_init (&it, metadata);
-      while (g_hash_table_iter_next (&it, &k, &v))
-        g_hash_table_insert (md, g_strdup (k), g_strdup (v));
-    }
+  g_autoptr (GHashTable) md = lq_metadata_copy (metadata);
   g_hash_table_replace (md, g_strdup ("arch"), g_strdup ("defensegan"));
   g_hash_table_replace (md, g_strdup ("dataset"), g_strdup (lq_data_kind_name (gan->data)));
   g_hash_table_replace (md, g_strdup ("latent"), g_strdup_printf ("%d", gan->cfg.latent));

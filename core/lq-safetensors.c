@@ -1051,3 +1051,18 @@ lq_safetensors_save (const char *path, int n, const char *const *names, LqTensor
   const void *data = g_bytes_get_data (bytes, &len);
   return lq_file_replace_atomically (path, data, len, error);
 }
+
+GHashTable *
+lq_metadata_copy (GHashTable *metadata)
+{
+  GHashTable *md = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (metadata)
+    {
+      GHashTableIter it;
+      gpointer k, v;
+      g_hash_table_iter_init (&it, metadata);
+      while (g_hash_table_iter_next (&it, &k, &v))
+        g_hash_table_insert (md, g_strdup (k), g_strdup (v));
+    }
+  return md;
+}

@@ -52,6 +52,9 @@ guint16  lq_float_to_half (float f);
 /* Writes bytes to path through a temporary file and a rename (shared by every save): the file is
  * unnamed (O_TMPFILE) until complete, so a killed process leaves nothing behind. An existing
  * FIFO or device (/dev/stdout) is written through instead of replaced; a folder is an error. */
+/* A new string → string table holding copies of metadata's entries (metadata may be NULL). */
+GHashTable *lq_metadata_copy (GHashTable *metadata);
+
 gboolean lq_file_replace_atomically (const char *path, const void *data, gsize len, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LqSafetensors, lq_safetensors_free)

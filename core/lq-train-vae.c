@@ -243,15 +243,7 @@ lq_vae_trainer_save (LqVaeTrainer *t, const char *path, GHashTable *metadata, GE
   collect_optim (t->opt_f, "optim_f.", names, tensors);
   collect_optim (t->opt_g, "optim_g.", names, tensors);
   collect_optim (t->opt_h, "optim_h.", names, tensors);
-  g_autoptr (GHashTable) md = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  if (metadata)
-    {
-      GHashTableIter it;
-      gpointer k, v;
-      g_hash_table_iter_init (&it, metadata);
-      while (g_hash_table_iter_next (&it, &k, &v))
-        g_hash_table_insert (md, g_strdup (k), g_strdup (v));
-    }
+  g_autoptr (GHashTable) md = lq_metadata_copy (metadata);
   g_hash_table_replace (md, g_strdup ("steps"), g_strdup_printf ("%" G_GUINT64_FORMAT, t->step));
   g_hash_table_replace (md, g_strdup ("seed"), g_strdup_printf ("%" G_GUINT64_FORMAT, t->cfg.seed));
   g_hash_table_replace (md, g_strdup ("batch"), g_strdup_printf ("%d", t->cfg.batch));
