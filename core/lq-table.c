@@ -233,7 +233,11 @@ lq_table_to_markdown (const LqTable *t)
   lq_table_column_average (t, 0, NULL, &rows);
   if (rows > 0)
     {
-      g_string_append_printf (s, "| **Average** | the %d rows marked in the notes | |", rows);
+      if (t->average_rows_left_out > 0)
+        g_string_append_printf (s, "| **Average** | the %d rows marked in the notes that are shown "
+                                   "(%d left out: partial) | |", rows, t->average_rows_left_out);
+      else
+        g_string_append_printf (s, "| **Average** | the %d rows marked in the notes | |", rows);
       for (int c = 0; c < LQ_N_COLUMNS; c++)
         {
           if (!t->shown[c])
@@ -243,7 +247,7 @@ lq_table_to_markdown (const LqTable *t)
           double seed = lq_seed_number (t->name, "average", "*", c);
           g_autofree char *a = isnan (ours) ? g_strdup ("—") : g_strdup_printf ("%.2f", ours);
           g_autofree char *b = percent (seed);
-          g_string_append_printf (s, " %s / %s%s |", a, b, k < rows && k > 0 ? " (partial)" : "");
+          g_string_append_printf (s, " %s / %s%s |", a, b, k > 0 && (k < rows || t->average_rows_left_out > 0) ? " (partial)" : "");
         }
       g_string_append (s, " | |\n");
     }

@@ -55,6 +55,8 @@ typedef struct {
   char *notes;         /* Markdown printed under the table: protocol, N, eps scale, timings */
   gboolean shown[LQ_N_COLUMNS];
   GPtrArray *rows;     /* LqTableRow*, owned */
+  int average_rows_left_out; /* rows the seed's Average covers that this table leaves out
+                              * (filtered away): the Average row is then partial */
 } LqTable;
 
 LqTable    *lq_table_new (const char *name, const char *title);

@@ -76,7 +76,10 @@ add_row (LqTable *t, GArray *specs, const LqTableRun *ctx, LqDataKind data, cons
     : bpda ? g_strdup_printf ("%s-%s-%s", lq_data_kind_name (data), a->kind, an)
            : g_strdup_printf ("%s-%s", a->kind, an);
   if (!row_selected (ctx, id))
-    return;
+    {
+      t->average_rows_left_out += a->in_average;
+      return;
+    }
   g_autofree char *model = substitute >= 0
     ? g_strdup_printf ("%s/%s", an, lq_arch_name (substitute))
     : bpda ? g_strdup_printf ("%s (%s)", an, lq_data_kind_title (data)) : g_strdup (an);

@@ -165,7 +165,7 @@ train_lqvae (int argc, char **argv)
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_STRING, &data_s, "Data set: mnist or fmnist", "DATA" },
     { "steps", 0, 0, G_OPTION_ARG_INT64, &steps, "Total training steps (default 20000)", "N" },
-    { "config", 0, 0, G_OPTION_ARG_STRING, &config, "paper (default) or compact", "NAME" },
+    { "config", 0, 0, G_OPTION_ARG_STRING, &config, "paper (default), compact or small (the shipped one)", "NAME" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1)", "S" },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, "Continue from the checkpoint", NULL },
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &ckpt,

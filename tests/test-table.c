@@ -183,6 +183,11 @@ test_csv_markdown (void)
   /* The Average row covers in_average rows only, with the seed's LQ-VAE average. */
   g_assert_nonnull (strstr (md, "| **Average** | the 1 rows marked in the notes | |"));
   g_assert_nonnull (strstr (md, "21.23 / 93.76 |"));
+  /* With rows of the seed's average filtered away (--rows), the Average says it is partial. */
+  t->average_rows_left_out = 2;
+  g_autofree char *filtered = lq_table_to_markdown (t);
+  g_assert_nonnull (strstr (filtered, "that are shown (2 left out: partial) | |"));
+  g_assert_nonnull (strstr (filtered, "21.23 / 93.76 (partial) |"));
 }
 
 /* ---- cache ---- */
