@@ -133,6 +133,11 @@ struct _LqExplorerWorker {
   guint64 serial;
   guint n_dropped, n_running;
   gboolean shut_down;
+  /* Background jobs step aside while an interactive one runs: on two cores they would share
+   * the memory bandwidth and caches with it (and the UI thread wants the other core). */
+  GMutex yield_lock;
+  GCond yield_cond;
+  int n_interactive;
 };
 
 G_DEFINE_FINAL_TYPE (LqExplorerWorker, lq_explorer_worker, G_TYPE_OBJECT)
@@ -170,6 +175,50 @@ check_cancel (GCancellable *c, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+/* ---------------------------------------------------------------- interactive first */
+
+static void
+interactive_begin (LqExplorerWorker *self)
+{
+  g_mutex_lock (&self->yield_lock);
+  self->n_interactive++;
+  g_mutex_unlock (&self->yield_lock);
+}
+
+static void
+interactive_end (LqExplorerWorker *self)
+{
+  g_mutex_lock (&self->yield_lock);
+  self->n_interactive--;
+  g_cond_broadcast (&self->yield_cond);
+  g_mutex_unlock (&self->yield_lock);
+}
+
+/* Called by background jobs between steps: waits while an interactive job runs (polling the
+ * cancellable, which does not signal the condition). */
+static void
+yield_to_interactive (LqExplorerWorker *self, GCancellable *c)
+{
+  g_mutex_lock (&self->yield_lock);
+  while (self->n_interactive > 0 && !g_cancellable_is_cancelled (c))
+    g_cond_wait_until (&self->yield_cond, &self->yield_lock,
+                       g_get_monotonic_time () + 20 * G_TIME_SPAN_MILLISECOND);
+  g_mutex_unlock (&self->yield_lock);
+}
+
+typedef struct {
+  LqExplorerWorker *worker;
+  GCancellable *cancellable;
+} YieldCtx;
+
+/* An attack's progress hook in a background job: yields at every iteration. */
+static void
+yield_progress (guint64 done, guint64 total, const char *status, gpointer user_data)
+{
+  YieldCtx *y = user_data;
+  yield_to_interactive (y->worker, y->cancellable);
 }
 
 /* ---------------------------------------------------------------- progress to the UI */
@@ -495,6 +544,7 @@ run_map (LqExplorerWorker *self, LqExplorerJob *j, GTask *task, GCancellable *c,
   for (int i = 0; i < n; i += chunk)
     {
       int m = MIN (chunk, n - i);
+      yield_to_interactive (self, c);
       lq_vae_encode (vae, j->samples->images + (gsize) i * 784, m, mu + (gsize) i * d);
       post_progress (task, (double) (i + m) / n, "encoding test images", FALSE);
       if (!check_cancel (c, error))
@@ -546,7 +596,8 @@ run_histogram (LqExplorerWorker *self, LqExplorerJob *j, GTask *task, GCancellab
   probs = g_new (float, (gsize) chunk * 10);
   labels = g_new (guint8, chunk);
   pred = g_new (guint8, chunk);
-  LqMonitor mon = { NULL, NULL, c };
+  YieldCtx yc = { self, c };
+  LqMonitor mon = { yield_progress, &yc, c };
   post_progress (task, 0, "attacking test images", TRUE);
   for (int i = 0; i < n; i += chunk)
     {
@@ -556,6 +607,7 @@ run_histogram (LqExplorerWorker *self, LqExplorerJob *j, GTask *task, GCancellab
         labels[k] = j->params.targeted ? (guint8) j->target : j->samples->labels[i + k];
       if (!lq_attack_run (&j->params, tg, x, labels, m, adv, NULL, &mon, error))
         goto out;
+      yield_to_interactive (self, c);
       memcpy (x2, x, sizeof (float) * m * 784);
       memcpy (x2 + (gsize) m * 784, adv, sizeof (float) * m * 784);
       lq_vae_encode (vae, x2, 2 * m, mu);
@@ -689,12 +741,19 @@ run_job (LqExplorerWorker *self, LqExplorerJob *j, GTask *task, GCancellable *c,
 {
   /* Batch-1 work gains nothing from BLAS threads, and two workers share two cores. */
   lq_gemm_set_threads (1);
+  gboolean ok;
   switch (j->kind)
     {
     case LQ_JOB_ANALYZE:
-      return run_analyze (self, j, task, c, error);
+      interactive_begin (self);
+      ok = run_analyze (self, j, task, c, error);
+      interactive_end (self);
+      return ok;
     case LQ_JOB_DECODE:
-      return run_decode (self, j, c, error);
+      interactive_begin (self);
+      ok = run_decode (self, j, c, error);
+      interactive_end (self);
+      return ok;
     case LQ_JOB_DATASET:
       return run_dataset (self, j, c, error);
     case LQ_JOB_MAP:
@@ -839,6 +898,8 @@ lq_explorer_worker_finalize (GObject *object)
       }
   for (int k = 0; k < LQ_N_JOB_KINDS; k++)
     g_clear_object (&self->current[k]);
+  g_mutex_clear (&self->yield_lock);
+  g_cond_clear (&self->yield_cond);
   G_OBJECT_CLASS (lq_explorer_worker_parent_class)->finalize (object);
 }
 
@@ -857,6 +918,8 @@ lq_explorer_worker_init (LqExplorerWorker *self)
         g_mutex_init (&self->bundles[g][d].lock);
         self->bundles[g][d].data = d;
       }
+  g_mutex_init (&self->yield_lock);
+  g_cond_init (&self->yield_cond);
 }
 
 LqExplorerWorker *

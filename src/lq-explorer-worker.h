@@ -3,7 +3,9 @@
  * A job is a snapshot of a request (the image, the data set, the classifier, the attack and its
  * parameters …) handed over whole: the UI never touches it again until its result comes back.
  * Each job runs in a GTask worker thread with single-threaded BLAS (two cores: one thread for
- * interactive work, one for the background histogram and map). Submitting a job cancels the
+ * interactive work, one for the background histogram and map; the background thread pauses at
+ * its next attack iteration while an attack or decode of the interactive thread runs, so that
+ * work gets a core and the caches to itself). Submitting a job cancels the
  * older one of the same kind; a result whose job is no longer the current one of its kind is
  * dropped, never delivered, so stale results are never drawn.
  *
