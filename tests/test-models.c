@@ -97,8 +97,12 @@ test_shipped_files (void)
         {
           g_autoptr (LqClassifier) c = lq_classifier_load (path, &error);
           g_assert_no_error (error);
-          g_autofree char *expect = g_strdup_printf ("%s-%s.safetensors", lq_data_kind_name (c->data),
-                                                     lq_arch_name (c->arch));
+          /* Adversarially trained ones carry the seed's column as a suffix (docs/MODELS.md). */
+          const char *adv = lq_safetensors_metadata (st, "adversarial"), *suffix = "";
+          if (adv)
+            suffix = g_str_has_prefix (adv, "fgsm ") ? "-advtr" : g_str_has_prefix (adv, "pgd ") ? "-madry" : "-?";
+          g_autofree char *expect = g_strdup_printf ("%s-%s%s.safetensors", lq_data_kind_name (c->data),
+                                                     lq_arch_name (c->arch), suffix);
           g_assert_cmpstr (name, ==, expect);
         }
       GStatBuf sb;
