@@ -1,5 +1,7 @@
 /* lq-optim.c: SGD with momentum, Adam and the two RMSProps. */
 #include "lq-optim.h"
+#include "lq-error.h"
+#include <string.h>
 #include <math.h>
 
 struct _LqOptim {
@@ -157,4 +159,35 @@ lq_optim_state (LqOptim *o, int i, const char **name)
   if (name)
     *name = g_ptr_array_index (o->names, i);
   return g_ptr_array_index (o->state, i);
+}
+
+void
+lq_optim_collect_state (LqOptim *o, const char *prefix, GPtrArray *names, GPtrArray *tensors)
+{
+  for (int i = 0; i < lq_optim_n_state (o); i++)
+    {
+      const char *name;
+      LqTensor *s = lq_optim_state (o, i, &name);
+      g_ptr_array_add (names, g_strconcat (prefix, name, NULL));
+      g_ptr_array_add (tensors, s);
+    }
+}
+
+gboolean
+lq_optim_load_state (LqOptim *o, const LqSafetensors *st, const char *prefix, GError **error)
+{
+  for (int i = 0; i < lq_optim_n_state (o); i++)
+    {
+      const char *name;
+      LqTensor *s = lq_optim_state (o, i, &name);
+      g_autofree char *full = g_strconcat (prefix, name, NULL);
+      LqTensor *src = lq_safetensors_get (st, full);
+      if (src == NULL || !lq_tensor_same_shape (src, s))
+        {
+          g_set_error (error, LQ_ERROR, LQ_ERROR_FORMAT, "checkpoint lacks optimizer state %s", full);
+          return FALSE;
+        }
+      memcpy (s->data, src->data, s->numel * sizeof (float));
+    }
+  return TRUE;
 }

@@ -10,6 +10,7 @@
 #pragma once
 #include <glib.h>
 #include "lq-net.h"
+#include "lq-safetensors.h"
 
 G_BEGIN_DECLS
 
@@ -43,6 +44,13 @@ void     lq_optim_set_steps (LqOptim *opt, guint64 steps);
 /* The optimizer's state tensors with stable names ("<param>.<slot>") for checkpoints. */
 int       lq_optim_n_state (const LqOptim *opt);
 LqTensor *lq_optim_state (LqOptim *opt, int i, const char **name);
+/* For trainers' checkpoints: appends every state tensor (borrowed) to tensors and its name,
+ * prefix + name (a new string), to names; and loads them back from a file, each checked for
+ * presence and shape. */
+void      lq_optim_collect_state (LqOptim *opt, const char *prefix, GPtrArray *names,
+                                  GPtrArray *tensors);
+gboolean  lq_optim_load_state (LqOptim *opt, const LqSafetensors *st, const char *prefix,
+                               GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LqOptim, lq_optim_free)
 

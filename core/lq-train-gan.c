@@ -261,17 +261,6 @@ lq_gan_trainer_config (const LqGanTrainer *t)
   return &t->cfg;
 }
 
-static void
-collect_optim (LqOptim *o, const char *prefix, GPtrArray *names, GPtrArray *tensors)
-{
-  for (int i = 0; i < lq_optim_n_state (o); i++)
-    {
-      const char *name;
-      LqTensor *s = lq_optim_state (o, i, &name);
-      g_ptr_array_add (names, g_strconcat (prefix, name, NULL));
-      g_ptr_array_add (tensors, s);
-    }
-}
 
 gboolean
 lq_gan_trainer_save (LqGanTrainer *t, const char *path, GHashTable *metadata, GError **error)
@@ -279,8 +268,8 @@ lq_gan_trainer_save (LqGanTrainer *t, const char *path, GHashTable *metadata, GE
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) tensors = g_ptr_array_new ();
   lq_net_collect (t->critic, "critic.", names, tensors);
-  collect_optim (t->opt_g, "optim_g.", names, tensors);
-  collect_optim (t->opt_d, "optim_d.", names, tensors);
+  lq_optim_collect_state (t->opt_g, "optim_g.", names, tensors);
+  lq_optim_collect_state (t->opt_d, "optim_d.", names, tensors);
   g_autoptr (GHashTable) md = lq_metadata_copy (metadata);
   g_hash_table_replace (md, g_strdup ("steps"), g_strdup_printf ("%" G_GUINT64_FORMAT, t->step));
   g_hash_table_replace (md, g_strdup ("seed"), g_strdup_printf ("%" G_GUINT64_FORMAT, t->cfg.seed));
@@ -289,24 +278,6 @@ lq_gan_trainer_save (LqGanTrainer *t, const char *path, GHashTable *metadata, GE
   return lq_gan_save (t->gan, path, names, tensors, md, LQ_DTYPE_F32, error);
 }
 
-static gboolean
-load_optim (LqOptim *o, const LqSafetensors *st, const char *prefix, GError **error)
-{
-  for (int i = 0; i < lq_optim_n_state (o); i++)
-    {
-      const char *name;
-      LqTensor *s = lq_optim_state (o, i, &name);
-      g_autofree char *full = g_strconcat (prefix, name, NULL);
-      LqTensor *src = lq_safetensors_get (st, full);
-      if (src == NULL || !lq_tensor_same_shape (src, s))
-        {
-          g_set_error (error, LQ_ERROR, LQ_ERROR_FORMAT, "checkpoint lacks optimizer state %s", full);
-          return FALSE;
-        }
-      memcpy (s->data, src->data, s->numel * sizeof (float));
-    }
-  return TRUE;
-}
 
 static gboolean
 meta_u64 (const LqSafetensors *st, const char *key, guint64 *out)
@@ -342,8 +313,8 @@ lq_gan_trainer_resume (LqGanTrainer *t, const char *path, GError **error)
   g_autoptr (LqGanTrainer) tmp = lq_gan_trainer_new (&t->cfg, t->train);
   if (!lq_net_load_from (lq_gan_generator (tmp->gan), st, "generator.", error) ||
       !lq_net_load_from (tmp->critic, st, "critic.", error) ||
-      !load_optim (tmp->opt_g, st, "optim_g.", error) ||
-      !load_optim (tmp->opt_d, st, "optim_d.", error))
+      !lq_optim_load_state (tmp->opt_g, st, "optim_g.", error) ||
+      !lq_optim_load_state (tmp->opt_d, st, "optim_d.", error))
     {
       g_prefix_error (error, "%s: ", path);
       return FALSE;

@@ -223,26 +223,15 @@ lq_vae_trainer_config (const LqVaeTrainer *t)
   return &t->cfg;
 }
 
-static void
-collect_optim (LqOptim *o, const char *prefix, GPtrArray *names, GPtrArray *tensors)
-{
-  for (int i = 0; i < lq_optim_n_state (o); i++)
-    {
-      const char *name;
-      LqTensor *s = lq_optim_state (o, i, &name);
-      g_ptr_array_add (names, g_strconcat (prefix, name, NULL));
-      g_ptr_array_add (tensors, s);
-    }
-}
 
 gboolean
 lq_vae_trainer_save (LqVaeTrainer *t, const char *path, GHashTable *metadata, GError **error)
 {
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) tensors = g_ptr_array_new ();
-  collect_optim (t->opt_f, "optim_f.", names, tensors);
-  collect_optim (t->opt_g, "optim_g.", names, tensors);
-  collect_optim (t->opt_h, "optim_h.", names, tensors);
+  lq_optim_collect_state (t->opt_f, "optim_f.", names, tensors);
+  lq_optim_collect_state (t->opt_g, "optim_g.", names, tensors);
+  lq_optim_collect_state (t->opt_h, "optim_h.", names, tensors);
   g_autoptr (GHashTable) md = lq_metadata_copy (metadata);
   g_hash_table_replace (md, g_strdup ("steps"), g_strdup_printf ("%" G_GUINT64_FORMAT, t->step));
   g_hash_table_replace (md, g_strdup ("seed"), g_strdup_printf ("%" G_GUINT64_FORMAT, t->cfg.seed));
@@ -250,30 +239,6 @@ lq_vae_trainer_save (LqVaeTrainer *t, const char *path, GHashTable *metadata, GE
   return lq_vae_save (t->vae, path, TRUE, names, tensors, md, LQ_DTYPE_F32, error);
 }
 
-static gboolean
-load_optim (LqOptim *o, const LqSafetensors *st, const char *prefix, GError **error)
-{
-  for (int i = 0; i < lq_optim_n_state (o); i++)
-    {
-      const char *name;
-      LqTensor *s = lq_optim_state (o, i, &name);
-      g_autofree char *full = g_strconcat (prefix, name, NULL);
-      LqTensor *src = lq_safetensors_get (st, full);
-      if (src == NULL || !lq_tensor_same_shape (src, s))
-        {
-          g_set_error (error, LQ_ERROR, LQ_ERROR_FORMAT, "checkpoint lacks optimizer state %s", full);
-          return FALSE;
-        }
-    }
-  for (int i = 0; i < lq_optim_n_state (o); i++)
-    {
-      const char *name;
-      LqTensor *s = lq_optim_state (o, i, &name);
-      g_autofree char *full = g_strconcat (prefix, name, NULL);
-      memcpy (s->data, lq_safetensors_get (st, full)->data, s->numel * sizeof (float));
-    }
-  return TRUE;
-}
 
 gboolean
 lq_vae_trainer_resume (LqVaeTrainer *t, const char *path, GError **error)
@@ -309,9 +274,9 @@ lq_vae_trainer_resume (LqVaeTrainer *t, const char *path, GError **error)
   if (!lq_net_load_from (lq_vae_encoder (tmp->vae), st, "encoder.", error) ||
       !lq_net_load_from (lq_vae_decoder (tmp->vae), st, "decoder.", error) ||
       !lq_net_load_from (lq_vae_decoder_h (tmp->vae), st, "decoder_h.", error) ||
-      !load_optim (tmp->opt_f, st, "optim_f.", error) ||
-      !load_optim (tmp->opt_g, st, "optim_g.", error) ||
-      !load_optim (tmp->opt_h, st, "optim_h.", error))
+      !lq_optim_load_state (tmp->opt_f, st, "optim_f.", error) ||
+      !lq_optim_load_state (tmp->opt_g, st, "optim_g.", error) ||
+      !lq_optim_load_state (tmp->opt_h, st, "optim_h.", error))
     {
       g_prefix_error (error, "%s: ", path);
       return FALSE;
