@@ -261,7 +261,6 @@ lq_gan_trainer_config (const LqGanTrainer *t)
   return &t->cfg;
 }
 
-
 gboolean
 lq_gan_trainer_save (LqGanTrainer *t, const char *path, GHashTable *metadata, GError **error)
 {
@@ -277,7 +276,6 @@ lq_gan_trainer_save (LqGanTrainer *t, const char *path, GHashTable *metadata, GE
   g_hash_table_replace (md, g_strdup ("critic_iters"), g_strdup_printf ("%d", t->cfg.critic_iters));
   return lq_gan_save (t->gan, path, names, tensors, md, LQ_DTYPE_F32, error);
 }
-
 
 static gboolean
 meta_u64 (const LqSafetensors *st, const char *key, guint64 *out)

@@ -223,7 +223,6 @@ lq_vae_trainer_config (const LqVaeTrainer *t)
   return &t->cfg;
 }
 
-
 gboolean
 lq_vae_trainer_save (LqVaeTrainer *t, const char *path, GHashTable *metadata, GError **error)
 {
@@ -238,7 +237,6 @@ lq_vae_trainer_save (LqVaeTrainer *t, const char *path, GHashTable *metadata, GE
   g_hash_table_replace (md, g_strdup ("batch"), g_strdup_printf ("%d", t->cfg.batch));
   return lq_vae_save (t->vae, path, TRUE, names, tensors, md, LQ_DTYPE_F32, error);
 }
-
 
 gboolean
 lq_vae_trainer_resume (LqVaeTrainer *t, const char *path, GError **error)
