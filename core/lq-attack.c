@@ -70,8 +70,9 @@ lq_attack_cw_preset (const char *name, LqAttackParams *p, GError **error)
     }
   else if (name && g_ascii_strcasecmp (name, "live") == 0)
     {
-      /* Fast enough for the explorer: one 28×28 image on MNIST classifier A in 0.65–0.9 s on
-       * average (1.3 s at most) on 2 cores shared with training jobs, flipping 100 of the first
+      /* Fast enough for the explorer: one 28×28 image on MNIST classifier A in 0.27 s of CPU
+       * time (one thread, `lq bench --attacks`, docs/PERFORMANCE.md; 0.65–0.9 s of wall time when
+       * it was tuned, on 2 cores shared with training jobs), flipping 100 of the first
        * 100 correctly classified test images, median L2 1.09× that of "full" on the first 40
        * (1.43 vs 1.33; full took 714 s for those 40 images as one batch).
        * Larger Adam steps from a constant that usually succeeds at once (c0 1), then one halving
