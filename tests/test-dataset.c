@@ -9,6 +9,7 @@
 #include "lq-dataset.h"
 #include "lq-error.h"
 #include "lq-idx.h"
+#include "lq-test-util.h"
 
 static char *real_data_dir; /* the data directory the suite was started with */
 
@@ -34,27 +35,6 @@ installed (LqDataKind kind)
         }
     }
   return TRUE;
-}
-
-/* Removes a directory tree made by a test (only regular files and directories). */
-static void
-rm_rf (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      GDir *d = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (d && (name = g_dir_read_name (d)))
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      if (d)
-        g_dir_close (d);
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
 }
 
 static int
@@ -150,7 +130,7 @@ test_missing (void)
   g_assert_nonnull (strstr (error->message, "t10k-labels-idx1-ubyte"));
   g_assert_nonnull (strstr (error->message, "`lq data import`"));
   g_assert_true (g_str_has_suffix (error->message, "."));
-  rm_rf (tmp);
+  lq_test_rm_rf (tmp);
 }
 
 /* A small hand-made set: loads, converts to [0, 1], and bad files are refused with the path. */
@@ -218,7 +198,7 @@ test_small_set (void)
   g_assert_null (bad3);
   g_assert_error (error, LQ_ERROR, LQ_ERROR_FORMAT);
   g_assert_nonnull (strstr (error->message, ip));
-  rm_rf (tmp);
+  lq_test_rm_rf (tmp);
 }
 
 /* A source that is not the published data is refused and nothing is written. */
@@ -251,7 +231,7 @@ test_import_refuses (void)
   g_assert_error (error, LQ_ERROR, LQ_ERROR_FORMAT);
   g_clear_error (&error);
   g_assert_false (g_file_test (data, G_FILE_TEST_EXISTS));
-  rm_rf (tmp);
+  lq_test_rm_rf (tmp);
 }
 
 /* The real MNIST: the facts everyone can check. */
@@ -377,7 +357,7 @@ test_import_real (void)
   g_assert_nonnull (strstr (error->message, "SHA-256"));
   g_assert_nonnull (strstr (error->message, blp));
   g_assert_false (g_file_test (data2, G_FILE_TEST_EXISTS));
-  rm_rf (tmp);
+  lq_test_rm_rf (tmp);
 }
 
 int

@@ -11,6 +11,7 @@
 #include "lq-models.h"
 #include "lq-net-io.h"
 #include "lq-train-gan.h"
+#include "lq-test-util.h"
 
 static LqGanConfig
 tiny (void)
@@ -280,18 +281,6 @@ test_training_moves_critic (void)
   free_set (ds);
 }
 
-static void
-assert_nets_equal (LqNet *a, LqNet *b)
-{
-  g_assert_cmpint (lq_net_n_params (a), ==, lq_net_n_params (b));
-  for (int i = 0; i < lq_net_n_params (a); i++)
-    {
-      LqParam *pa = lq_net_param (a, i), *pb = lq_net_param (b, i);
-      g_assert_cmpstr (pa->name, ==, pb->name);
-      g_assert_true (memcmp (pa->value->data, pb->value->data, pa->value->numel * sizeof (float)) == 0);
-    }
-}
-
 /* 5 steps straight, or 3 + checkpoint + resume in a new trainer + 2: the same bits (the data
  * wraps around an epoch on the way: 32 images, batch 16, 5 critic batches a step). */
 static void
@@ -316,9 +305,9 @@ test_resume_is_exact (void)
   g_assert_cmpuint (lq_gan_trainer_steps (resumed), ==, 3);
   g_assert_true (lq_train_gan (resumed, 5, NULL, 0, NULL, NULL, &error));
 
-  assert_nets_equal (lq_gan_generator (lq_gan_trainer_gan (straight)),
+  lq_test_assert_nets_equal (lq_gan_generator (lq_gan_trainer_gan (straight)),
                      lq_gan_generator (lq_gan_trainer_gan (resumed)));
-  assert_nets_equal (lq_gan_trainer_critic (straight), lq_gan_trainer_critic (resumed));
+  lq_test_assert_nets_equal (lq_gan_trainer_critic (straight), lq_gan_trainer_critic (resumed));
 
   /* Another seed is refused and leaves the trainer as it was. */
   LqGanTrainConfig other = cfg;
@@ -384,7 +373,7 @@ test_file_round_trip (void)
   g_assert_no_error (error);
   g_assert_cmpint (lq_gan_data (back), ==, LQ_DATA_FMNIST);
   g_assert_cmpint (lq_gan_config (back)->latent, ==, c.latent);
-  assert_nets_equal (lq_gan_generator (gan), lq_gan_generator (back));
+  lq_test_assert_nets_equal (lq_gan_generator (gan), lq_gan_generator (back));
   g_autoptr (LqSafetensors) st = lq_safetensors_load (path, &error);
   g_assert_cmpstr (lq_safetensors_metadata (st, "arch"), ==, "defensegan");
   g_assert_cmpstr (lq_safetensors_metadata (st, "command"), ==, "lq train defensegan --data fmnist");

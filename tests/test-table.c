@@ -20,6 +20,7 @@
 #include "lq-table.h"
 #include "lq-tsne.h"
 #include "lq-vae.h"
+#include "lq-test-util.h"
 
 static const char *lq_path;
 
@@ -485,29 +486,9 @@ fixture_setup (Fixture *f, gconstpointer data)
 }
 
 static void
-rm_rf (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      GDir *d = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (d && (name = g_dir_read_name (d)))
-        {
-          g_autofree char *p = g_build_filename (path, name, NULL);
-          rm_rf (p);
-        }
-      if (d)
-        g_dir_close (d);
-      g_rmdir (path);
-    }
-  else
-    g_remove (path);
-}
-
-static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  rm_rf (f->dir);
+  lq_test_rm_rf (f->dir);
   char **ps[] = { &f->dir, &f->weights, &f->vae, &f->vae2, &f->gan, &f->cache, &f->results, &f->csv_dir };
   for (gsize i = 0; i < G_N_ELEMENTS (ps); i++)
     g_clear_pointer (ps[i], g_free);

@@ -10,6 +10,7 @@
 #include "lq-net-io.h"
 #include "lq-train-classifier.h"
 #include "lq-train-vae.h"
+#include "lq-test-util.h"
 
 /* A synthetic set: per class a bar at a class-specific position, plus pixel noise. */
 static LqDataset *
@@ -91,18 +92,6 @@ tiny_config (void)
   return cfg;
 }
 
-static void
-assert_nets_equal (LqNet *a, LqNet *b)
-{
-  g_assert_cmpint (lq_net_n_params (a), ==, lq_net_n_params (b));
-  for (int i = 0; i < lq_net_n_params (a); i++)
-    {
-      LqParam *pa = lq_net_param (a, i), *pb = lq_net_param (b, i);
-      g_assert_cmpstr (pa->name, ==, pb->name);
-      g_assert_true (memcmp (pa->value->data, pb->value->data, pa->value->numel * sizeof (float)) == 0);
-    }
-}
-
 /* Train 6 steps straight, or 4 steps + checkpoint + resume in a new trainer + 2 steps: the
  * weights must be the same bits. */
 static void
@@ -132,9 +121,9 @@ test_resume_is_exact (void)
     g_assert_true (lq_vae_trainer_step (resumed, NULL, &error));
 
   LqVae *a = lq_vae_trainer_vae (straight), *b = lq_vae_trainer_vae (resumed);
-  assert_nets_equal (lq_vae_encoder (a), lq_vae_encoder (b));
-  assert_nets_equal (lq_vae_decoder (a), lq_vae_decoder (b));
-  assert_nets_equal (lq_vae_decoder_h (a), lq_vae_decoder_h (b));
+  lq_test_assert_nets_equal (lq_vae_encoder (a), lq_vae_encoder (b));
+  lq_test_assert_nets_equal (lq_vae_decoder (a), lq_vae_decoder (b));
+  lq_test_assert_nets_equal (lq_vae_decoder_h (a), lq_vae_decoder_h (b));
 
   /* A different seed is refused and leaves the trainer as it was. */
   LqVaeTrainConfig other = cfg;
