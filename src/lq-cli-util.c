@@ -46,6 +46,33 @@ lq_cli_check_data (const char *path, LqDataKind have, LqDataKind want, GError **
   return FALSE;
 }
 
+LqClassifier *
+lq_cli_load_classifier (LqDataKind data, LqArch arch, const char *file, GError **error)
+{
+  LqClassifier *c = file ? lq_classifier_load (file, error) : lq_classifier_load_shipped (data, arch, error);
+  if (c && file && !lq_cli_check_data (file, c->data, data, error))
+    g_clear_pointer (&c, lq_classifier_free);
+  return c;
+}
+
+LqVae *
+lq_cli_load_vae (LqDataKind data, const char *file, GError **error)
+{
+  LqVae *v = file ? lq_vae_load (file, error) : lq_vae_load_shipped (data, error);
+  if (v && file && !lq_cli_check_data (file, lq_vae_data (v), data, error))
+    g_clear_pointer (&v, lq_vae_free);
+  return v;
+}
+
+LqGan *
+lq_cli_load_gan (LqDataKind data, const char *file, GError **error)
+{
+  LqGan *g = file ? lq_gan_load (file, error) : lq_gan_load_shipped (data, error);
+  if (g && file && !lq_cli_check_data (file, lq_gan_data (g), data, error))
+    g_clear_pointer (&g, lq_gan_free);
+  return g;
+}
+
 char *
 lq_cli_command_line (int argc, char **argv, const char *prefix)
 {

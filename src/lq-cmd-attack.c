@@ -237,18 +237,10 @@ lq_cmd_attack (int argc, char **argv)
     }
   g_autoptr (LqVae) vae = NULL;
   g_autoptr (LqGan) gan = NULL;
-  if (defensegan)
-    {
-      gan = gan_file ? lq_gan_load (gan_file, &error) : lq_gan_load_shipped (data, &error);
-      if (gan == NULL || (gan_file && !lq_cli_check_data (gan_file, lq_gan_data (gan), data, &error)))
-        return lq_cli_fail (error, 1);
-    }
-  else if (defense || bpda_s)
-    {
-      vae = lq_vae_load_shipped (data, &error);
-      if (vae == NULL)
-        return lq_cli_fail (error, 1);
-    }
+  if (defensegan && !(gan = lq_cli_load_gan (data, gan_file, &error)))
+    return lq_cli_fail (error, 1);
+  if (!defensegan && (defense || bpda_s) && !(vae = lq_cli_load_vae (data, NULL, &error)))
+    return lq_cli_fail (error, 1);
 
   float probs[LQ_N_CLASSES], probs_adv[LQ_N_CLASSES];
   guint8 pred, pred_adv;

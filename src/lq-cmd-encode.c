@@ -32,8 +32,8 @@ lq_cmd_encode (int argc, char **argv)
   guint8 label;
   if (!lq_cli_input_load (data, index, in, x, &label, &error))
     return lq_cli_fail (error, 1);
-  g_autoptr (LqVae) vae = vae_file ? lq_vae_load (vae_file, &error) : lq_vae_load_shipped (data, &error);
-  if (vae == NULL || (vae_file && !lq_cli_check_data (vae_file, lq_vae_data (vae), data, &error)))
+  g_autoptr (LqVae) vae = lq_cli_load_vae (data, vae_file, &error);
+  if (vae == NULL)
     return lq_cli_fail (error, 1);
   const int L = lq_vae_config (vae)->latent;
   g_autofree float *mu = g_new (float, L);

@@ -162,24 +162,15 @@ lq_cmd_eval (int argc, char **argv)
       return 2;
     }
 
-  g_autoptr (LqClassifier) clf = model_file ? lq_classifier_load (model_file, &error)
-                                            : lq_classifier_load_shipped (data, arch, &error);
-  if (clf == NULL || (model_file && !lq_cli_check_data (model_file, clf->data, data, &error)))
+  g_autoptr (LqClassifier) clf = lq_cli_load_classifier (data, arch, model_file, &error);
+  if (clf == NULL)
     return lq_cli_fail (error, 1);
   g_autoptr (LqVae) vae = NULL;
   g_autoptr (LqGan) gan = NULL;
-  if (defensegan)
-    {
-      gan = gan_file ? lq_gan_load (gan_file, &error) : lq_gan_load_shipped (data, &error);
-      if (gan == NULL || (gan_file && !lq_cli_check_data (gan_file, lq_gan_data (gan), data, &error)))
-        return lq_cli_fail (error, 1);
-    }
-  else if (defense || bpda_s)
-    {
-      vae = vae_file ? lq_vae_load (vae_file, &error) : lq_vae_load_shipped (data, &error);
-      if (vae == NULL || (vae_file && !lq_cli_check_data (vae_file, lq_vae_data (vae), data, &error)))
-        return lq_cli_fail (error, 1);
-    }
+  if (defensegan && !(gan = lq_cli_load_gan (data, gan_file, &error)))
+    return lq_cli_fail (error, 1);
+  if (!defensegan && (defense || bpda_s) && !(vae = lq_cli_load_vae (data, vae_file, &error)))
+    return lq_cli_fail (error, 1);
   g_autoptr (LqDataset) test = n > 0 ? lq_dataset_load_prefix (data, LQ_SPLIT_TEST, n, &error)
                                      : lq_dataset_load (data, LQ_SPLIT_TEST, &error);
   if (test == NULL)

@@ -37,8 +37,8 @@ lq_cmd_purify (int argc, char **argv)
   guint8 label;
   if (!lq_cli_input_load (data, index, in, x, &label, &error))
     return lq_cli_fail (error, 1);
-  g_autoptr (LqVae) vae = vae_file ? lq_vae_load (vae_file, &error) : lq_vae_load_shipped (data, &error);
-  if (vae == NULL || (vae_file && !lq_cli_check_data (vae_file, lq_vae_data (vae), data, &error)))
+  g_autoptr (LqVae) vae = lq_cli_load_vae (data, vae_file, &error);
+  if (vae == NULL)
     return lq_cli_fail (error, 1);
   gint64 t0 = g_get_monotonic_time ();
   lq_vae_purify (vae, x, 1, y, NULL);
