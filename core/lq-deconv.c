@@ -173,10 +173,7 @@ deconv_init (LqLayer *l, LqRng *rng)
 {
   /* PyTorch computes fan_in of ConvTranspose2d from weight.size(1) · k · k. */
   const LqTensor *w = l->params[0].value;
-  double bound = 1.0 / sqrt ((double) w->shape[1] * w->shape[2] * w->shape[3]);
-  for (int p = 0; p < 2; p++)
-    for (size_t i = 0; i < l->params[p].value->numel; i++)
-      l->params[p].value->data[i] = (float) ((2.0 * lq_rng_uniform (rng) - 1.0) * bound);
+  lq_layer_init_fan_in (l, rng, (double) w->shape[1] * w->shape[2] * w->shape[3]);
 }
 
 static void

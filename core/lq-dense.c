@@ -75,11 +75,7 @@ dense_backward (LqLayer *l, float *dx, const float *dy, const float *x, const fl
 static void
 dense_init (LqLayer *l, LqRng *rng)
 {
-  /* PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias. */
-  double bound = 1.0 / sqrt ((double) l->in_size);
-  for (int p = 0; p < 2; p++)
-    for (size_t i = 0; i < l->params[p].value->numel; i++)
-      l->params[p].value->data[i] = (float) ((2.0 * lq_rng_uniform (rng) - 1.0) * bound);
+  lq_layer_init_fan_in (l, rng, (double) l->in_size);
 }
 
 static const LqLayerClass dense_class = {

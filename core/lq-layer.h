@@ -52,6 +52,8 @@ struct _LqLayer {
 void lq_layer_free (LqLayer *l);
 /* Adds a parameter named "<layer name>.<suffix>" with the given shape (and its gradient). */
 LqParam *lq_layer_add_param (LqLayer *l, const char *suffix, int ndim, const int *shape);
+/* PyTorch's default initialisation of a weight and its bias: U(−1/√fan_in, 1/√fan_in). */
+void     lq_layer_init_fan_in (LqLayer *l, LqRng *rng, double fan_in);
 
 /* Constructors. */
 LqLayer *lq_dense_new (const char *name, int out_features);
