@@ -1,7 +1,8 @@
 /* lq-seed-numbers.c: the seed's published numbers, in %, each with where this project read it.
  *
- * Only numbers quoted in the project's own documents are here; every other seed cell prints "?".
- * Add a number only with its source (table and row of the seed paper, or the issue quoting it).
+ * Only numbers with a source are here: quoted in the project's own documents, or read from a copy
+ * of the paper's tables (said where); every other seed cell prints "?". Add a number only with its
+ * source (table and row of the seed paper, or the issue quoting it).
  */
 #include <math.h>
 #include <string.h>
@@ -33,6 +34,27 @@ static const SeedNumber seed_numbers[] = {
    * white-box (77.40)". */
   { "mnist-whitebox", "average", "*", LQ_COLUMN_LQVAE, 93.76, "issue #6" },
   { "fmnist-whitebox", "average", "*", LQ_COLUMN_LQVAE, 77.40, "issue #6" },
+  /* The seed's Fashion-MNIST white-box table, FGSM (ε 0.3) and DeepFool rows, columns No Defense,
+   * LQ-VAE, Defense-GAN, Madry, Adv Tr, as transcribed on a third-party page of arXiv:1903.09940
+   * (tomesphere.com/paper/1903.09940; not checked against the PDF). Its No Attack column equals
+   * issue #3's figures above. The page's DeepFool C row was cut off: not here. */
+#define FM(kind, model, c, v) { "fmnist-whitebox", kind, model, c, v, "arXiv:1903.09940 via tomesphere.com" }
+  FM ("fgsm", "A", LQ_COLUMN_NO_DEFENSE, 11.50), FM ("fgsm", "A", LQ_COLUMN_LQVAE, 77.00),
+  FM ("fgsm", "A", LQ_COLUMN_DEFENSEGAN, 69.75), FM ("fgsm", "A", LQ_COLUMN_MADRY, 78.87),
+  FM ("fgsm", "A", LQ_COLUMN_ADVTR, 53.72),
+  FM ("fgsm", "B", LQ_COLUMN_NO_DEFENSE, 10.14), FM ("fgsm", "B", LQ_COLUMN_LQVAE, 69.41),
+  FM ("fgsm", "B", LQ_COLUMN_DEFENSEGAN, 56.72), FM ("fgsm", "B", LQ_COLUMN_MADRY, 76.94),
+  FM ("fgsm", "B", LQ_COLUMN_ADVTR, 59.79),
+  FM ("fgsm", "C", LQ_COLUMN_NO_DEFENSE, 11.60), FM ("fgsm", "C", LQ_COLUMN_LQVAE, 67.07),
+  FM ("fgsm", "C", LQ_COLUMN_DEFENSEGAN, 56.34), FM ("fgsm", "C", LQ_COLUMN_MADRY, 64.16),
+  FM ("fgsm", "C", LQ_COLUMN_ADVTR, 66.43),
+  FM ("deepfool", "A", LQ_COLUMN_NO_DEFENSE, 5.29), FM ("deepfool", "A", LQ_COLUMN_LQVAE, 79.30),
+  FM ("deepfool", "A", LQ_COLUMN_DEFENSEGAN, 77.48), FM ("deepfool", "A", LQ_COLUMN_MADRY, 57.17),
+  FM ("deepfool", "A", LQ_COLUMN_ADVTR, 6.52),
+  FM ("deepfool", "B", LQ_COLUMN_NO_DEFENSE, 6.54), FM ("deepfool", "B", LQ_COLUMN_LQVAE, 79.41),
+  FM ("deepfool", "B", LQ_COLUMN_DEFENSEGAN, 74.97), FM ("deepfool", "B", LQ_COLUMN_MADRY, 52.58),
+  FM ("deepfool", "B", LQ_COLUMN_ADVTR, 14.74),
+#undef FM
 };
 
 static gboolean

@@ -191,6 +191,21 @@ test_csv_markdown (void)
   g_assert_nonnull (strstr (filtered, "21.23 / 93.76 (partial) |"));
 }
 
+/* The seed's numbers: the most specific entry answers, wildcards fill the No Attack column, a
+ * number of one table never leaks into another, and unknown cells are NaN ("?"). */
+static void
+test_seed_numbers (void)
+{
+  g_assert_cmpfloat (lq_seed_number ("fmnist-whitebox", "deepfool", "B", LQ_COLUMN_LQVAE), ==, 79.41);
+  g_assert_cmpfloat (lq_seed_number ("fmnist-whitebox", "fgsm", "C", LQ_COLUMN_ADVTR), ==, 66.43);
+  g_assert_cmpfloat (lq_seed_number ("fmnist-whitebox", "fgsm", "A", LQ_COLUMN_NO_ATTACK), ==, 92.76);
+  g_assert_cmpfloat (lq_seed_number ("fmnist-whitebox", "average", "*", LQ_COLUMN_LQVAE), ==, 77.40);
+  g_assert_true (isnan (lq_seed_number ("fmnist-whitebox", "deepfool", "C", LQ_COLUMN_LQVAE)));
+  g_assert_true (isnan (lq_seed_number ("fmnist-blackbox", "deepfool", "B", LQ_COLUMN_LQVAE)));
+  g_assert_true (isnan (lq_seed_number ("fmnist-whitebox", "average", "*", LQ_COLUMN_MADRY)));
+  g_assert_true (isnan (lq_seed_number ("mnist-whitebox", "fgsm", "A", LQ_COLUMN_LQVAE)));
+}
+
 /* ---- cache ---- */
 
 static void
@@ -716,6 +731,7 @@ main (int argc, char **argv)
   g_test_add_func ("/table/markers", test_markers);
   g_test_add_func ("/table/csv-markdown", test_csv_markdown);
   g_test_add_func ("/table/cache", test_cache);
+  g_test_add_func ("/table/seed-numbers", test_seed_numbers);
   g_test_add_func ("/tsne/clusters", test_tsne_clusters);
   g_test_add_func ("/figure/bitflips", test_figure_bitflips);
   g_test_add_func ("/figure/latent-map", test_figure_latent_map);
