@@ -38,4 +38,7 @@ shot drawn-digit --draw-demo
 shot histogram --histogram --histogram-size 500 --index 8 --attack pgd
 shot bad-file --open "$tmp/notes.txt"
 shot dark --dark --index 1 --heatmap
+# Defense-GAN beside LQ-VAE; without data/mnist-defensegan.safetensors (none ships yet) the
+# window shows its inline "not installed" message instead, so this never fails for lack of it.
+shot defensegan --purifier both --index 1
 echo "done: $(ls "$out"/*.png | wc -l) screenshots in $out"

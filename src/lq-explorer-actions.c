@@ -141,6 +141,15 @@ change_string (GSimpleAction *a, GVariant *v, gpointer win)
           lq_explorer_window_set_model (WIN (win), arch);
         }
     }
+  else if (g_str_equal (name, "purifier"))
+    {
+      LqExplorerPurifier pu;
+      if (lq_explorer_purifier_from_id (s, &pu))
+        {
+          g_simple_action_set_state (a, v);
+          lq_explorer_window_set_purifier (WIN (win), pu);
+        }
+    }
   else if (g_str_equal (name, "attack"))
     {
       LqExplorerAttack at;
@@ -175,6 +184,7 @@ static const GActionEntry entries[] = {
   { "data", NULL, "s", "'mnist'", change_string },
   { "model", NULL, "s", "'A'", change_string },
   { "attack", NULL, "s", "'fgsm'", change_string },
+  { "purifier", NULL, "s", "'lqvae'", change_string },
 };
 
 void
@@ -233,6 +243,7 @@ lq_explorer_actions_sync_state (LqExplorerWindow *win)
   set_state (win, "data", g_variant_new_string (lq_data_kind_name (lq_explorer_window_get_data (win))));
   set_state (win, "model", g_variant_new_string (lq_arch_name (lq_explorer_window_get_model (win))));
   set_state (win, "attack", g_variant_new_string (lq_explorer_attack_id (lq_explorer_window_get_attack (win))));
+  set_state (win, "purifier", g_variant_new_string (lq_explorer_purifier_id (lq_explorer_window_get_purifier (win))));
 }
 
 void
@@ -258,6 +269,9 @@ lq_explorer_actions_set_accels (GtkApplication *app)
     { "win.reset-code", { "<Control><Shift>z", NULL } },
     { "win.heatmap", { "<Control>h", NULL } },
     { "win.defense", { "<Control>l", NULL } },
+    { "win.purifier::lqvae", { "<Control><Shift>l", NULL } },
+    { "win.purifier::defensegan", { "<Control>g", NULL } },
+    { "win.purifier::both", { "<Control><Shift>g", NULL } },
     { "win.targeted", { "<Control>t", NULL } },
     { "win.data::mnist", { "<Alt>m", NULL } },
     { "win.data::fmnist", { "<Alt>f", NULL } },

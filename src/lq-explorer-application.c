@@ -14,7 +14,7 @@
 struct _LqExplorerApplication {
   GtkApplication parent_instance;
   /* options */
-  char *screenshot, *data, *model, *attack, *open;
+  char *screenshot, *data, *model, *attack, *open, *purifier, *gan_file;
   int index, histogram_size;
   double eps;
   gboolean heatmap, draw_demo, histogram, dark, no_defense;
@@ -215,6 +215,17 @@ apply_options (LqExplorerApplication *self, LqExplorerWindow *win)
     }
   if (self->eps >= 0)
     lq_explorer_window_set_eps (win, self->eps);
+  /* The file before the choice, so the first search already uses it. */
+  if (self->gan_file)
+    lq_explorer_window_set_gan_file (win, self->gan_file);
+  if (self->purifier)
+    {
+      LqExplorerPurifier p;
+      if (lq_explorer_purifier_from_id (self->purifier, &p))
+        lq_explorer_window_set_purifier (win, p);
+      else
+        g_printerr ("lq-explorer: unknown purifier “%s” (lqvae, defensegan or both)\n", self->purifier);
+    }
   if (self->no_defense)
     lq_explorer_window_set_defense (win, FALSE);
   if (self->index >= 0)
@@ -302,6 +313,8 @@ lq_explorer_application_finalize (GObject *object)
   g_free (self->model);
   g_free (self->attack);
   g_free (self->open);
+  g_free (self->purifier);
+  g_free (self->gan_file);
   G_OBJECT_CLASS (lq_explorer_application_parent_class)->finalize (object);
 }
 
@@ -344,7 +357,11 @@ lq_explorer_application_init (LqExplorerApplication *self)
     { "histogram-size", 0, 0, G_OPTION_ARG_INT, &self->histogram_size,
       "Test images in the bit-flip histogram (default 200)", "N" },
     { "open", 0, 0, G_OPTION_ARG_FILENAME, &self->open, "Open an image file", "FILE" },
-    { "no-defense", 0, 0, G_OPTION_ARG_NONE, &self->no_defense, "Start with LQ-VAE off", NULL },
+    { "no-defense", 0, 0, G_OPTION_ARG_NONE, &self->no_defense, "Start with purification off", NULL },
+    { "purifier", 0, 0, G_OPTION_ARG_STRING, &self->purifier,
+      "Purifier: lqvae, defensegan (in LQ-VAE's place) or both (side by side)", "NAME" },
+    { "gan-file", 0, 0, G_OPTION_ARG_FILENAME, &self->gan_file,
+      "Defense-GAN generator file (default: data/<data>-defensegan.safetensors)", "FILE" },
     { "dark", 0, 0, G_OPTION_ARG_NONE, &self->dark, "Use the dark style", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, "Print the version", NULL },
     { NULL }

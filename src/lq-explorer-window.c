@@ -16,7 +16,7 @@ struct _LqExplorerWindow {
   /* template children */
   GtkToggleButton *draw_button;
   GtkDropDown *data_dropdown, *model_dropdown, *attack_dropdown, *cw_preset_dropdown;
-  GtkDropDown *target_dropdown, *filter_dropdown;
+  GtkDropDown *target_dropdown, *filter_dropdown, *purifier_dropdown;
   GtkToggleButton *defense_button;
   GtkMenuButton *export_button;
   GtkStack *param_stack;
@@ -31,7 +31,7 @@ struct _LqExplorerWindow {
   GtkProgressBar *progress_bar;
   GtkWidget *cancel_button;
   LqSketchView *sketch_view;
-  LqImageView *original_view, *adversarial_view, *purified_view;
+  LqImageView *original_view, *adversarial_view, *purified_view, *gan_view;
   LqLatentGridView *grid_view;
   LqLatentMapView *map_view;
   LqHistogramView *hist_view;
@@ -64,6 +64,13 @@ struct _LqExplorerWindow {
   GRand *rand;
   int syncing;
   gboolean started;           /* the first analysis came back: background work may begin */
+  /* Defense-GAN, the second purifier */
+  LqExplorerPurifier purifier;
+  LqGanSearch gan_search;
+  char *gan_file;
+  LqExplorerJob *gan;          /* last search result (owned copy); shown only if it matches */
+  double gan_fraction;         /* progress of the running search */
+  gboolean gan_cancelled;
 };
 
 G_DEFINE_FINAL_TYPE (LqExplorerWindow, lq_explorer_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -72,6 +79,10 @@ G_DEFINE_FINAL_TYPE (LqExplorerWindow, lq_explorer_window, GTK_TYPE_APPLICATION_
 static LqExplorerJob *map_cache[2];
 
 static void request_analysis (LqExplorerWindow *self);
+static void request_gan (LqExplorerWindow *self);
+static void fill_gan_panel (LqExplorerWindow *self, LqImageView *view);
+static char *timing_text (LqExplorerWindow *self);
+static int argmax10 (const float *p);
 static void schedule_histogram (LqExplorerWindow *self);
 static void request_map (LqExplorerWindow *self);
 static void update_views (LqExplorerWindow *self);
@@ -93,6 +104,8 @@ copy_result (const LqExplorerJob *j)
   c->samples = NULL;
   c->file = NULL;
   c->vae_error = g_strdup (j->vae_error);
+  c->gan_file = g_strdup (j->gan_file);
+  c->gan_error = g_strdup (j->gan_error);
   c->xy = j->xy ? g_memdup2 (j->xy, sizeof (float) * 2 * j->n_points) : NULL;
   c->labels = j->labels ? g_memdup2 (j->labels, j->n_points) : NULL;
   c->fractions = j->fractions ? g_memdup2 (j->fractions, sizeof (float) * j->done) : NULL;
@@ -267,6 +280,7 @@ fill_class_dropdowns (LqExplorerWindow *self)
   self->syncing--;
   for (int r = 0; r < LQ_N_ROLES; r++)
     lq_image_view_set_class_names (lq_explorer_window_get_panel (self, r), names);
+  lq_image_view_set_class_names (self->gan_view, names);
   lq_latent_map_view_set_class_names (self->map_view, names);
 }
 
@@ -471,6 +485,8 @@ on_dropdown_selected (GtkDropDown *dd, GParamSpec *pspec, LqExplorerWindow *self
     lq_explorer_window_set_targeted (self, self->targeted, (int) i);
   else if (dd == self->filter_dropdown)
     lq_explorer_window_set_class_filter (self, (int) i - 1);
+  else if (dd == self->purifier_dropdown)
+    lq_explorer_window_set_purifier (self, (LqExplorerPurifier) i);
 }
 
 /* ------------------------------------------------------------------ input */
@@ -827,6 +843,9 @@ on_analysis_done (LqExplorerWorker *w, LqExplorerJob *job, const GError *error, 
       self->started = TRUE;
       request_dataset (self);
     }
+  /* The LQ-VAE result is drawn; Defense-GAN's panel fills in when its search is done. */
+  if (!error)
+    request_gan (self);
   lq_explorer_actions_update (self);
 }
 
@@ -838,6 +857,8 @@ request_analysis (LqExplorerWindow *self)
   memset (self->edited, 0, sizeof self->edited);
   g_clear_pointer (&self->decoded, lq_explorer_job_free);
   lq_explorer_worker_cancel (self->worker, LQ_JOB_DECODE);
+  /* A new adversarial image is coming: a search on the old one is wasted work. */
+  lq_explorer_worker_cancel (self->worker, LQ_JOB_GAN_PURIFY);
   LqExplorerJob *job = lq_explorer_job_new (LQ_JOB_ANALYZE);
   job->data = self->data;
   job->arch = self->arch;
@@ -944,7 +965,9 @@ update_views (LqExplorerWindow *self)
   int flipped, latent;
   flipped_stats (self, &flipped, &latent);
   int n_edited = lq_explorer_window_get_n_edited (self);
-  if (!self->defense)
+  if (self->defense && self->purifier == LQ_PURIFIER_DEFENSEGAN && !(n_edited > 0 && self->decoded))
+    fill_gan_panel (self, self->purified_view);  /* a hand-edited code still shows what g decodes */
+  else if (!self->defense)
     {
       lq_image_view_set_title (self->purified_view, "Purified", "LQ-VAE off");
       lq_image_view_set_image (self->purified_view, NULL);
@@ -987,6 +1010,10 @@ update_views (LqExplorerWindow *self)
       lq_image_view_set_footer (self->purified_view, NULL);
     }
 
+  gtk_widget_set_visible (GTK_WIDGET (self->gan_view), self->purifier == LQ_PURIFIER_BOTH);
+  if (self->purifier == LQ_PURIFIER_BOTH)
+    fill_gan_panel (self, self->gan_view);
+
   /* Latent views. */
   if (r && r->has_vae)
     {
@@ -1014,9 +1041,8 @@ update_views (LqExplorerWindow *self)
 
   if (r)
     {
-      g_snprintf (buf, sizeof buf, "attack %.1f · purify %.1f · classify %.1f · total %.1f ms",
-                  r->ms_attack, r->ms_purify, r->ms_classify, r->ms_total);
-      gtk_label_set_text (self->timing_label, buf);
+      g_autofree char *timing = timing_text (self);
+      gtk_label_set_text (self->timing_label, timing);
     }
 }
 
@@ -1037,19 +1063,302 @@ update_status (LqExplorerWindow *self)
     }
   int p0 = lq_image_view_get_prediction (self->original_view, NULL);
   int p1 = lq_image_view_get_prediction (self->adversarial_view, NULL);
-  int p2 = self->defense && r->has_vae ? lq_image_view_get_prediction (self->purified_view, NULL) : -1;
-  g_autofree char *text = NULL;
+  gboolean lq_shown = self->defense && self->purifier != LQ_PURIFIER_DEFENSEGAN;
+  int p2 = lq_shown && r->has_vae ? lq_image_view_get_prediction (self->purified_view, NULL) : -1;
+  const LqExplorerJob *g = lq_explorer_window_get_gan_result (self);
+  int p3 = self->defense && g && g->has_gan ? argmax10 (g->probs[2]) : -1;
   const char *verdict = p1 != p0 ? "the attack changed the prediction" : "the attack did not change the prediction";
   if (p0 < 0 || p1 < 0)
-    text = g_strdup ("");
-  else if (p2 >= 0)
-    text = g_strdup_printf ("Classifier %s on %s: %s → %s (%s); LQ-VAE gives back %s.",
-                            lq_arch_name (self->arch), lq_data_kind_title (self->data), names[p0],
-                            names[p1], verdict, names[p2]);
+    {
+      gtk_label_set_text (self->status_label, "");
+      return;
+    }
+  GString *text = g_string_new (NULL);
+  g_string_printf (text, "Classifier %s on %s: %s → %s (%s)", lq_arch_name (self->arch),
+                   lq_data_kind_title (self->data), names[p0], names[p1], verdict);
+  if (p2 >= 0)
+    g_string_append_printf (text, "; LQ-VAE gives back %s", names[p2]);
+  if (p3 >= 0)
+    g_string_append_printf (text, "; Defense-GAN gives back %s", names[p3]);
+  g_string_append_c (text, '.');
+  gtk_label_set_text (self->status_label, text->str);
+  g_string_free (text, TRUE);
+}
+
+/* ------------------------------------------------------------------ Defense-GAN */
+
+static const char *const purifier_ids[LQ_N_PURIFIERS] = { "lqvae", "defensegan", "both" };
+
+const char *
+lq_explorer_purifier_id (LqExplorerPurifier p)
+{
+  return p < LQ_N_PURIFIERS ? purifier_ids[p] : purifier_ids[0];
+}
+
+gboolean
+lq_explorer_purifier_from_id (const char *id, LqExplorerPurifier *p)
+{
+  for (int i = 0; i < LQ_N_PURIFIERS; i++)
+    if (id && g_ascii_strcasecmp (id, purifier_ids[i]) == 0)
+      {
+        *p = i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static int
+argmax10 (const float *p)
+{
+  int best = 0;
+  for (int k = 1; k < 10; k++)
+    if (p[k] > p[best])
+      best = k;
+  return best;
+}
+
+static gboolean
+wants_gan (LqExplorerWindow *self)
+{
+  return self->defense && self->purifier != LQ_PURIFIER_LQVAE;
+}
+
+const LqExplorerJob *
+lq_explorer_window_get_gan_result (LqExplorerWindow *self)
+{
+  /* A result belongs to one adversarial image: for any other it would be stale. */
+  LqExplorerJob *r = self->result, *g = self->gan;
+  if (!r || !g || g->data != r->data || g->arch != r->arch
+      || memcmp (g->image, r->adv, sizeof g->image) != 0)
+    return NULL;
+  return g;
+}
+
+LqImageView *
+lq_explorer_window_get_gan_panel (LqExplorerWindow *self)
+{
+  return self->purifier == LQ_PURIFIER_BOTH ? self->gan_view
+         : self->purifier == LQ_PURIFIER_DEFENSEGAN ? self->purified_view : NULL;
+}
+
+/* What to type when no generator is installed (training takes days on two cores). */
+static char *
+gan_install_hint (LqExplorerWindow *self)
+{
+  const char *name = lq_data_kind_name (self->data);
+  return g_strdup_printf ("Defense-GAN is not installed: there is no %s-defensegan.safetensors. Make "
+                          "one with `lq train defensegan --data %s` (days of CPU at the reference "
+                          "length; --steps N for a shorter run), then move %s-defensegan.safetensors "
+                          "into data/ (or start the explorer with --gan-file FILE).",
+                          name, name, name);
+}
+
+static void
+fill_gan_panel (LqExplorerWindow *self, LqImageView *view)
+{
+  const LqExplorerJob *g = lq_explorer_window_get_gan_result (self);
+  gboolean running = lq_explorer_worker_is_busy (self->worker, LQ_JOB_GAN_PURIFY);
+  char buf[256];
+  lq_image_view_set_title (view, "Purified", "Defense-GAN");
+  lq_image_view_set_busy (view, lq_explorer_worker_is_busy (self->worker, LQ_JOB_ANALYZE));
+  if (self->defense && g && g->has_gan)
+    {
+      lq_image_view_set_image (view, g->purified);
+      lq_image_view_set_probs (view, g->probs[2], self->input_label);
+      g_snprintf (buf, sizeof buf, "L %d × R %d · %.1f ms", g->search.steps, g->search.restarts,
+                  g->ms_purify);
+      lq_image_view_set_footer (view, buf);
+      return;
+    }
+  lq_image_view_set_image (view, NULL);
+  lq_image_view_set_probs (view, NULL, -1);
+  if (!self->defense)
+    {
+      lq_image_view_set_placeholder (view, "Defense off (Ctrl+L)");
+      lq_image_view_set_footer (view, NULL);
+    }
+  else if (g && g->gan_missing)
+    {
+      g_snprintf (buf, sizeof buf, "Defense-GAN generator\nnot installed. Make one:\nlq train defensegan\n--data %s",
+                  lq_data_kind_name (self->data));
+      lq_image_view_set_placeholder (view, buf);
+      lq_image_view_set_footer (view, "then move it into data/");
+    }
+  else if (g)
+    {
+      lq_image_view_set_placeholder (view, "Defense-GAN\nnot available");
+      lq_image_view_set_footer (view, "see the message below");
+    }
+  else if (running)
+    {
+      g_snprintf (buf, sizeof buf, "searching z… %.0f %%", 100 * self->gan_fraction);
+      lq_image_view_set_placeholder (view, buf);
+      g_snprintf (buf, sizeof buf, "L %d × R %d · Escape cancels",
+                  self->gan_search.steps, self->gan_search.restarts);
+      lq_image_view_set_footer (view, buf);
+    }
+  else if (self->gan_cancelled)
+    {
+      lq_image_view_set_placeholder (view, "cancelled");
+      lq_image_view_set_footer (view, "choose Defense-GAN again to restart");
+    }
   else
-    text = g_strdup_printf ("Classifier %s on %s: %s → %s (%s).", lq_arch_name (self->arch),
-                            lq_data_kind_title (self->data), names[p0], names[p1], verdict);
-  gtk_label_set_text (self->status_label, text);
+    {
+      lq_image_view_set_placeholder (view, self->error ? "no result" : "waiting for the attack…");
+      lq_image_view_set_footer (view, NULL);
+    }
+}
+
+static void
+format_ms (double ms, char *buf, gsize n)
+{
+  if (ms < 1000)
+    g_snprintf (buf, n, "%.1f ms", ms);
+  else
+    g_snprintf (buf, n, "%.2f s", ms / 1000);
+}
+
+/* The status bar's times; with Defense-GAN, both purifiers' and their ratio (the seed's speed
+ * claim: one encoder and one decoder pass against L × R generator passes). */
+static char *
+timing_text (LqExplorerWindow *self)
+{
+  LqExplorerJob *r = self->result;
+  const LqExplorerJob *g = lq_explorer_window_get_gan_result (self);
+  if (!wants_gan (self) || !r->has_vae)
+    return g_strdup_printf ("attack %.1f · purify %.1f · classify %.1f · total %.1f ms",
+                            r->ms_attack, r->ms_purify, r->ms_classify, r->ms_total);
+  char lq[32], gan[64];
+  format_ms (r->ms_purify, lq, sizeof lq);
+  if (g && g->has_gan)
+    {
+      format_ms (g->ms_purify, gan, sizeof gan);
+      double ratio = g->ms_purify / MAX (r->ms_purify, 1e-3);
+      return g_strdup_printf ("attack %.1f ms · LQ-VAE %s · Defense-GAN %s (1 : %.*f)", r->ms_attack,
+                              lq, gan, ratio < 10 ? 1 : 0, ratio);
+    }
+  const char *state = g ? (g->gan_missing ? "not installed" : "not available")
+                      : self->gan_cancelled ? "cancelled" : "searching…";
+  return g_strdup_printf ("attack %.1f ms · LQ-VAE %s · Defense-GAN %s", r->ms_attack, lq, state);
+}
+
+const char *
+lq_explorer_window_get_timing_text (LqExplorerWindow *self)
+{
+  return gtk_label_get_text (self->timing_label);
+}
+
+static void
+on_gan_progress (LqExplorerWorker *w, const LqExplorerJob *partial, double fraction,
+                 const char *status, gpointer data)
+{
+  LqExplorerWindow *self = data;
+  self->gan_fraction = fraction;
+  /* The bar and the panel show it; the status line keeps the verdict LQ-VAE already gave. */
+  set_progress (self, TRUE, fraction);
+  LqImageView *view = lq_explorer_window_get_gan_panel (self);
+  if (view)
+    fill_gan_panel (self, view);
+}
+
+static void
+on_gan_done (LqExplorerWorker *w, LqExplorerJob *job, const GError *error, gpointer data)
+{
+  LqExplorerWindow *self = data;
+  set_progress (self, FALSE, 0);
+  g_clear_pointer (&self->gan, lq_explorer_job_free);
+  if (error)
+    {
+      g_autofree char *m = g_strdup_printf ("Defense-GAN failed: %s", error->message);
+      lq_explorer_window_show_error (self, m);
+    }
+  else
+    {
+      self->gan = copy_result (job);
+      if (job->has_gan && self->error && g_str_has_prefix (self->error, "Defense-GAN"))
+        lq_explorer_window_dismiss_error (self);
+      else if (!job->has_gan && !self->error)
+        {
+          g_autofree char *m = job->gan_missing ? gan_install_hint (self)
+                               : g_strdup_printf ("Defense-GAN is not available: %s", job->gan_error);
+          lq_explorer_window_show_error (self, m);
+        }
+    }
+  update_views (self);
+  update_status (self);
+  lq_explorer_actions_update (self);
+}
+
+/* After each analysis (and when the choice, file or settings change): search for the adversarial
+ * image on screen unless its result is there already. A newer request cancels an older search. */
+static void
+request_gan (LqExplorerWindow *self)
+{
+  lq_explorer_worker_cancel (self->worker, LQ_JOB_GAN_PURIFY);
+  self->gan_cancelled = FALSE;
+  self->gan_fraction = 0;
+  if (wants_gan (self) && self->result && !lq_explorer_window_get_gan_result (self))
+    {
+      LqExplorerJob *job = lq_explorer_job_new (LQ_JOB_GAN_PURIFY);
+      job->data = self->result->data;
+      job->arch = self->result->arch;
+      job->label = self->input_label;
+      job->search = self->gan_search;
+      job->gan_file = g_strdup (self->gan_file);
+      memcpy (job->image, self->result->adv, sizeof job->image);
+      lq_explorer_worker_submit (self->worker, job, on_gan_progress, on_gan_done, self);
+      set_progress (self, TRUE, 0);
+    }
+  else if (!lq_explorer_worker_is_busy (self->worker, LQ_JOB_ANALYZE))
+    set_progress (self, FALSE, 0);
+  update_views (self);
+  lq_explorer_actions_update (self);
+}
+
+void
+lq_explorer_window_set_purifier (LqExplorerWindow *self, LqExplorerPurifier purifier)
+{
+  if (purifier >= LQ_N_PURIFIERS)
+    return;
+  self->purifier = purifier;
+  self->syncing++;
+  gtk_drop_down_set_selected (self->purifier_dropdown, purifier);
+  self->syncing--;
+  if (purifier == LQ_PURIFIER_LQVAE && self->error && g_str_has_prefix (self->error, "Defense-GAN"))
+    lq_explorer_window_dismiss_error (self);
+  /* Choosing it again after a Cancel restarts the search. */
+  request_gan (self);
+  update_status (self);
+  lq_explorer_actions_sync_state (self);
+}
+
+LqExplorerPurifier
+lq_explorer_window_get_purifier (LqExplorerWindow *self)
+{
+  return self->purifier;
+}
+
+void
+lq_explorer_window_set_gan_file (LqExplorerWindow *self, const char *path)
+{
+  g_free (self->gan_file);
+  self->gan_file = g_strdup (path);
+  g_clear_pointer (&self->gan, lq_explorer_job_free);
+  request_gan (self);
+}
+
+void
+lq_explorer_window_set_gan_search (LqExplorerWindow *self, const LqGanSearch *search)
+{
+  self->gan_search = *search;
+  g_clear_pointer (&self->gan, lq_explorer_job_free);
+  request_gan (self);
+}
+
+LqGanSearch
+lq_explorer_window_get_gan_search (LqExplorerWindow *self)
+{
+  return self->gan_search;
 }
 
 /* ------------------------------------------------------------------ latent edits */
@@ -1297,7 +1606,9 @@ lq_explorer_window_cancel (LqExplorerWindow *self)
 {
   gboolean analysis = lq_explorer_worker_is_busy (self->worker, LQ_JOB_ANALYZE);
   gboolean hist = lq_explorer_worker_is_busy (self->worker, LQ_JOB_HISTOGRAM) || self->hist_timeout;
+  gboolean gan = lq_explorer_worker_is_busy (self->worker, LQ_JOB_GAN_PURIFY);
   lq_explorer_worker_cancel (self->worker, LQ_JOB_ANALYZE);
+  lq_explorer_worker_cancel (self->worker, LQ_JOB_GAN_PURIFY);
   lq_explorer_worker_cancel (self->worker, LQ_JOB_DECODE);
   lq_explorer_worker_cancel (self->worker, LQ_JOB_HISTOGRAM);
   lq_explorer_worker_cancel (self->worker, LQ_JOB_IMPORT);
@@ -1305,9 +1616,12 @@ lq_explorer_window_cancel (LqExplorerWindow *self)
   set_progress (self, FALSE, 0);
   if (hist)
     lq_histogram_view_set_status (self->hist_view, "cancelled · press Compute (Ctrl+B)");
+  self->gan_cancelled |= gan;
   update_views (self);
   if (analysis)
     gtk_label_set_text (self->status_label, "Cancelled: the panels show the last finished result.");
+  else if (gan)
+    gtk_label_set_text (self->status_label, "Cancelled the Defense-GAN search: choose Defense-GAN again to restart it.");
   lq_explorer_actions_update (self);
 }
 
@@ -1385,18 +1699,20 @@ lq_explorer_window_has_result (LqExplorerWindow *self)
 GdkTexture *
 lq_explorer_window_render_comparison (LqExplorerWindow *self)
 {
-  int w = 3 * EXPORT_PANEL_W, h = EXPORT_PANEL_H + 30;
+  LqImageView *panels[] = { self->original_view, self->adversarial_view, self->purified_view, self->gan_view };
+  int n = self->purifier == LQ_PURIFIER_BOTH ? 4 : 3;
+  int w = n * EXPORT_PANEL_W, h = EXPORT_PANEL_H + 30;
   LqExplorerPalette p;
   lq_explorer_palette_for_widget (GTK_WIDGET (self->original_view), &p);
   cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w, h);
   cairo_t *cr = cairo_create (s);
   gdk_cairo_set_source_rgba (cr, &p.bg);
   cairo_paint (cr);
-  for (int r = 0; r < LQ_N_ROLES; r++)
+  for (int i = 0; i < n; i++)
     {
       cairo_save (cr);
-      cairo_translate (cr, r * EXPORT_PANEL_W, 0);
-      lq_image_view_draw (lq_explorer_window_get_panel (self, r), cr, EXPORT_PANEL_W, EXPORT_PANEL_H, &p);
+      cairo_translate (cr, i * EXPORT_PANEL_W, 0);
+      lq_image_view_draw (panels[i], cr, EXPORT_PANEL_W, EXPORT_PANEL_H, &p);
       cairo_restore (cr);
     }
   g_autofree char *caption = g_strdup_printf ("LQ-VAE Explorer · %s · classifier %s · %s",
@@ -1540,6 +1856,8 @@ lq_explorer_window_finalize (GObject *object)
     }
   g_clear_pointer (&self->result, lq_explorer_job_free);
   g_clear_pointer (&self->decoded, lq_explorer_job_free);
+  g_clear_pointer (&self->gan, lq_explorer_job_free);
+  g_free (self->gan_file);
   g_free (self->source_name);
   g_free (self->error);
   g_rand_free (self->rand);
@@ -1571,6 +1889,7 @@ lq_explorer_window_class_init (LqExplorerWindowClass *klass)
   CHILD (cw_preset_dropdown);
   CHILD (target_dropdown);
   CHILD (filter_dropdown);
+  CHILD (purifier_dropdown);
   CHILD (defense_button);
   CHILD (export_button);
   CHILD (param_stack);
@@ -1607,6 +1926,7 @@ lq_explorer_window_class_init (LqExplorerWindowClass *klass)
   CHILD (original_view);
   CHILD (adversarial_view);
   CHILD (purified_view);
+  CHILD (gan_view);
   CHILD (grid_view);
   CHILD (map_view);
   CHILD (hist_view);
@@ -1640,9 +1960,11 @@ lq_explorer_window_init (LqExplorerWindow *self)
   lq_image_view_set_role (self->original_view, LQ_ROLE_ORIGINAL);
   lq_image_view_set_role (self->adversarial_view, LQ_ROLE_ADVERSARIAL);
   lq_image_view_set_role (self->purified_view, LQ_ROLE_PURIFIED);
+  lq_image_view_set_role (self->gan_view, LQ_ROLE_PURIFIED);
+  self->gan_search = lq_gan_search_defaults ();
 
   GtkDropDown *dds[] = { self->data_dropdown, self->model_dropdown, self->attack_dropdown,
-                         self->target_dropdown, self->filter_dropdown };
+                         self->target_dropdown, self->filter_dropdown, self->purifier_dropdown };
   for (guint i = 0; i < G_N_ELEMENTS (dds); i++)
     g_signal_connect (dds[i], "notify::selected", G_CALLBACK (on_dropdown_selected), self);
   g_signal_connect (self->cw_preset_dropdown, "notify::selected", G_CALLBACK (on_cw_preset), self);

@@ -16,6 +16,17 @@ G_DECLARE_FINAL_TYPE (LqExplorerWindow, lq_explorer_window, LQ, EXPLORER_WINDOW,
 
 typedef enum { LQ_SOURCE_SAMPLE, LQ_SOURCE_FILE, LQ_SOURCE_SKETCH } LqExplorerSource;
 
+/* Which purifier the panels show: LQ-VAE, Defense-GAN in its place, or both side by side. */
+typedef enum {
+  LQ_PURIFIER_LQVAE,
+  LQ_PURIFIER_DEFENSEGAN,
+  LQ_PURIFIER_BOTH,
+  LQ_N_PURIFIERS
+} LqExplorerPurifier;
+
+const char *lq_explorer_purifier_id (LqExplorerPurifier p);  /* "lqvae", "defensegan", "both" */
+gboolean    lq_explorer_purifier_from_id (const char *id, LqExplorerPurifier *p);
+
 LqExplorerWindow *lq_explorer_window_new (GtkApplication *app);
 
 /* Choices. */
@@ -32,6 +43,13 @@ void lq_explorer_window_set_targeted (LqExplorerWindow *self, gboolean targeted,
 gboolean lq_explorer_window_get_targeted (LqExplorerWindow *self);
 void lq_explorer_window_set_defense (LqExplorerWindow *self, gboolean on);
 gboolean lq_explorer_window_get_defense (LqExplorerWindow *self);
+/* Defense-GAN: the purifier choice, another generator file (NULL: the shipped one), the search
+ * settings (default L 200, R 10; tests use small ones). */
+void lq_explorer_window_set_purifier (LqExplorerWindow *self, LqExplorerPurifier purifier);
+LqExplorerPurifier lq_explorer_window_get_purifier (LqExplorerWindow *self);
+void lq_explorer_window_set_gan_file (LqExplorerWindow *self, const char *path);
+void lq_explorer_window_set_gan_search (LqExplorerWindow *self, const LqGanSearch *search);
+LqGanSearch lq_explorer_window_get_gan_search (LqExplorerWindow *self);
 void lq_explorer_window_set_heatmap (LqExplorerWindow *self, gboolean on);
 gboolean lq_explorer_window_get_heatmap (LqExplorerWindow *self);
 /* The parameters the next attack of the current kind will use (as the sidebar shows them). */
@@ -73,6 +91,11 @@ LqExplorerWorker *lq_explorer_window_get_worker (LqExplorerWindow *self);
 /* Results: the last analysis shown (NULL before the first), and the views. */
 const LqExplorerJob *lq_explorer_window_get_result (LqExplorerWindow *self);
 const LqExplorerJob *lq_explorer_window_get_decoded (LqExplorerWindow *self);
+/* The Defense-GAN result for the adversarial image on screen (NULL while none matches it), and
+ * the panel showing it (NULL when the purifier is LQ-VAE alone). */
+const LqExplorerJob *lq_explorer_window_get_gan_result (LqExplorerWindow *self);
+LqImageView *lq_explorer_window_get_gan_panel (LqExplorerWindow *self);
+const char *lq_explorer_window_get_timing_text (LqExplorerWindow *self);
 LqImageView *lq_explorer_window_get_panel (LqExplorerWindow *self, LqExplorerRole role);
 LqLatentGridView *lq_explorer_window_get_grid (LqExplorerWindow *self);
 LqLatentMapView *lq_explorer_window_get_map (LqExplorerWindow *self);
@@ -84,7 +107,7 @@ void lq_explorer_window_show_error (LqExplorerWindow *self, const char *message)
 void lq_explorer_window_dismiss_error (LqExplorerWindow *self);
 const char *lq_explorer_window_get_error (LqExplorerWindow *self);
 
-/* Export: the three panels with their labels, and the adversarial image alone (28×28). */
+/* Export: the visible panels with their labels, and the adversarial image alone (28×28). */
 GdkTexture *lq_explorer_window_render_comparison (LqExplorerWindow *self);
 gboolean lq_explorer_window_export_comparison (LqExplorerWindow *self, GFile *file, GError **error);
 gboolean lq_explorer_window_export_adversarial (LqExplorerWindow *self, GFile *file, GError **error);

@@ -80,6 +80,7 @@ lq_explorer_job_new (LqExplorerJobKind kind)
   j->label = -1;
   j->n = 200;
   j->params = lq_explorer_attack_defaults (LQ_EXPLORER_ATTACK_FGSM);
+  j->search = lq_gan_search_defaults ();
   return j;
 }
 
@@ -90,6 +91,8 @@ lq_explorer_job_free (LqExplorerJob *j)
     return;
   g_clear_pointer (&j->samples, lq_explorer_samples_unref);
   g_clear_object (&j->file);
+  g_free (j->gan_file);
+  g_free (j->gan_error);
   g_free (j->vae_error);
   g_free (j->xy);
   g_free (j->labels);
@@ -122,6 +125,10 @@ typedef struct {
   LqArch cache_arch;
   float cache_image[784], cache_probs[10], cache_mu[LQ_EXPLORER_LATENT_MAX];
   gboolean cache_has_mu;
+  /* Defense-GAN (interactive set only), behind its own lock: a search holds it for seconds. */
+  GMutex gan_lock;
+  LqGan *gan;
+  char *gan_file;  /* what gan was loaded from; NULL: the shipped file */
 } Bundle;
 
 enum { GROUP_INTERACTIVE, GROUP_BACKGROUND, N_GROUPS };
@@ -164,6 +171,27 @@ bundle_vae (Bundle *b, GError **error)
         }
     }
   return b->vae;
+}
+
+/* Loaded once per data set (and again only when another file is asked for). */
+static LqGan *
+bundle_gan (Bundle *b, const char *file, GError **error)
+{
+  if (b->gan && g_strcmp0 (b->gan_file, file) == 0)
+    return b->gan;
+  g_clear_pointer (&b->gan, lq_gan_free);
+  g_clear_pointer (&b->gan_file, g_free);
+  LqGan *gan = file ? lq_gan_load (file, error) : lq_gan_load_shipped (b->data, error);
+  if (gan && lq_gan_data (gan) != b->data)
+    {
+      g_set_error (error, LQ_ERROR, LQ_ERROR_FORMAT, "%s holds a Defense-GAN for %s, not %s",
+                   file ? file : "the shipped file",
+                   lq_data_kind_title (lq_gan_data (gan)), lq_data_kind_title (b->data));
+      g_clear_pointer (&gan, lq_gan_free);
+    }
+  b->gan = gan;
+  b->gan_file = gan ? g_strdup (file) : NULL;
+  return gan;
 }
 
 static gboolean
@@ -450,6 +478,48 @@ run_decode (LqExplorerWorker *self, LqExplorerJob *j, GCancellable *c, GError **
 out:
   g_mutex_unlock (&b->lock);
   return ok;
+}
+
+/* The search runs under the generator's lock only; the classifier is borrowed for one pass at the
+ * end, so slider frames and decodes of the same data set never wait seconds for it. */
+static gboolean
+run_gan_purify (LqExplorerWorker *self, LqExplorerJob *j, GTask *task, GCancellable *c, GError **error)
+{
+  Bundle *b = &self->bundles[GROUP_INTERACTIVE][j->data];
+  g_autoptr (GError) gan_error = NULL;
+  if (!check_cancel (c, error))
+    return FALSE;
+  g_mutex_lock (&b->gan_lock);
+  gboolean ok = TRUE;
+  LqGan *gan = bundle_gan (b, j->gan_file, &gan_error);
+  if (gan)
+    {
+      LqMonitor mon = { monitor_progress, task, c };
+      gint64 t = g_get_monotonic_time ();
+      ok = lq_defensegan_purify (gan, &j->search, j->image, 1, j->purified, NULL, &mon, error);
+      j->ms_purify = ms_since (t);
+    }
+  g_mutex_unlock (&b->gan_lock);
+  j->has_gan = gan != NULL;
+  if (!gan)
+    {
+      /* Not a failure of the job: the window says inline what is missing. */
+      j->gan_missing = !j->gan_file && g_error_matches (gan_error, LQ_ERROR, LQ_ERROR_MISSING_DATA);
+      j->gan_error = g_strdup (gan_error->message);
+      return TRUE;
+    }
+  if (!ok || !check_cancel (c, error))
+    return FALSE;
+  g_mutex_lock (&b->lock);
+  LqClassifier *clf = bundle_classifier (b, j->arch, error);
+  if (clf)
+    {
+      gint64 t = g_get_monotonic_time ();
+      lq_classifier_predict (clf, j->purified, 1, j->probs[2], NULL);
+      j->ms_classify = ms_since (t);
+    }
+  g_mutex_unlock (&b->lock);
+  return clf != NULL;
 }
 
 static gboolean
@@ -762,6 +832,12 @@ run_job (LqExplorerWorker *self, LqExplorerJob *j, GTask *task, GCancellable *c,
       return run_histogram (self, j, task, c, error);
     case LQ_JOB_IMPORT:
       return run_import (self, j, c, error);
+    case LQ_JOB_GAN_PURIFY:
+      /* The user waits for this panel: background work steps aside as for an analysis. */
+      interactive_begin (self);
+      ok = run_gan_purify (self, j, task, c, error);
+      interactive_end (self);
+      return ok;
     default:
       g_set_error_literal (error, LQ_ERROR, LQ_ERROR_INVALID_ARGUMENT, "unknown job");
       return FALSE;
@@ -894,7 +970,10 @@ lq_explorer_worker_finalize (GObject *object)
         for (int a = 0; a < 3; a++)
           g_clear_pointer (&b->clf[a], lq_classifier_free);
         g_clear_pointer (&b->vae, lq_vae_free);
+        g_clear_pointer (&b->gan, lq_gan_free);
+        g_free (b->gan_file);
         g_mutex_clear (&b->lock);
+        g_mutex_clear (&b->gan_lock);
       }
   for (int k = 0; k < LQ_N_JOB_KINDS; k++)
     g_clear_object (&self->current[k]);
@@ -916,6 +995,7 @@ lq_explorer_worker_init (LqExplorerWorker *self)
     for (int d = 0; d < 2; d++)
       {
         g_mutex_init (&self->bundles[g][d].lock);
+        g_mutex_init (&self->bundles[g][d].gan_lock);
         self->bundles[g][d].data = d;
       }
   g_mutex_init (&self->yield_lock);

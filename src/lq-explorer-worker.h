@@ -11,10 +11,13 @@
  *
  * Models are not thread-safe (a net holds the buffers of its last pass), so the worker keeps two
  * sets per data set, one for interactive jobs and one for background jobs, each behind a mutex.
+ * The interactive set also holds the Defense-GAN generator, behind a mutex of its own: its
+ * search takes seconds, and analyses and decodes must not wait for it.
  */
 #pragma once
 #include <gio/gio.h>
 #include "lq-attack.h"
+#include "lq-defensegan.h"
 #include "lq-models.h"
 #include "lq-vae.h"
 #include "lq-explorer-samples.h"
@@ -32,6 +35,7 @@ typedef enum {
   LQ_JOB_MAP,        /* encode test images and project them (PCA) */
   LQ_JOB_HISTOGRAM,  /* bit flips and purified accuracy over N test images */
   LQ_JOB_IMPORT,     /* decode a user's image file the MNIST way */
+  LQ_JOB_GAN_PURIFY, /* Defense-GAN's z search on one (adversarial) image, then classify it */
   LQ_N_JOB_KINDS
 } LqExplorerJobKind;
 
@@ -62,11 +66,13 @@ typedef struct {
   gboolean defense;
   int label;                 /* true class, or -1 (user image: the prediction is used) */
   int target;                /* target class when params.targeted */
-  float image[784];          /* ANALYZE */
+  float image[784];          /* ANALYZE; GAN_PURIFY: the image to purify */
   float code[LQ_EXPLORER_LATENT_MAX]; /* DECODE: ±1 */
   int n;                     /* MAP: codes to project; HISTOGRAM: images */
   LqExplorerSamples *samples;/* MAP, HISTOGRAM, DATASET result */
   GFile *file;               /* IMPORT */
+  LqGanSearch search;        /* GAN_PURIFY: L, R, … */
+  char *gan_file;            /* GAN_PURIFY: a generator file, or NULL for the shipped one */
   guint64 serial;            /* set by the worker, increasing */
   /* ---- result ---- */
   int latent;
@@ -75,6 +81,10 @@ typedef struct {
   float probs[3][10];        /* original, adversarial, purified (DECODE: [0] = decoded) */
   gboolean has_vae;
   char *vae_error;           /* why the VAE is missing, when it is */
+  /* GAN_PURIFY: purified, probs[2], ms_purify (the search), ms_classify; without a generator the
+   * job still succeeds, with has_gan FALSE and gan_error saying why (gan_missing: not installed). */
+  gboolean has_gan, gan_missing;
+  char *gan_error;
   float mu[2][LQ_EXPLORER_LATENT_MAX];   /* original, adversarial */
   float l2, linf;
   int iterations;

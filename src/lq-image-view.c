@@ -339,6 +339,18 @@ lq_image_view_set_placeholder (LqImageView *self, const char *text)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+const char *
+lq_image_view_get_placeholder (LqImageView *self)
+{
+  return self->has_image ? NULL : self->placeholder;
+}
+
+const char *
+lq_image_view_get_footer (LqImageView *self)
+{
+  return self->footer;
+}
+
 void
 lq_image_view_set_delta (LqImageView *self, const float *delta)
 {

@@ -21,6 +21,9 @@ void lq_image_view_set_probs (LqImageView *self, const float *probs, int truth);
 void lq_image_view_set_class_names (LqImageView *self, const char *const *names);
 void lq_image_view_set_footer (LqImageView *self, const char *footer);
 void lq_image_view_set_placeholder (LqImageView *self, const char *text);
+/* The text shown in place of the image (NULL while an image is shown), and the footer. */
+const char *lq_image_view_get_placeholder (LqImageView *self);
+const char *lq_image_view_get_footer (LqImageView *self);
 /* delta: adv − x (784) or NULL; shown instead of the image while heat map mode is on. */
 void lq_image_view_set_delta (LqImageView *self, const float *delta);
 void lq_image_view_set_heatmap (LqImageView *self, gboolean heatmap);
