@@ -15,36 +15,15 @@
 #include "lq-gemm.h"
 #include "lq-tensor.h"
 #include "lq-train-gan.h"
+#include "lq-gui-test-util.h"
 
 static GtkApplication *app;
 static char *toy_dir, *toy_path;  /* the toy generator, made once in main () */
 
 static gboolean
-tick (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-spin (double seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-  guint id = g_timeout_add (5, tick, NULL);
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (id);
-}
-
-static gboolean
 wait_idle (LqExplorerWindow *win, double timeout_s)
 {
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-  guint id = g_timeout_add (5, tick, NULL);
-  while (lq_explorer_window_is_busy (win, FALSE) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (id);
-  spin (0.1);  /* let the views draw the final state */
-  return !lq_explorer_window_is_busy (win, FALSE);
+  return lq_test_wait_idle (win, FALSE, timeout_s, 0.1, NULL);
 }
 
 /* Runs the loop until cond (win) holds; FALSE on timeout. */
@@ -52,7 +31,7 @@ static gboolean
 wait_for (LqExplorerWindow *win, gboolean (*cond) (LqExplorerWindow *), double timeout_s)
 {
   gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-  guint id = g_timeout_add (5, tick, NULL);
+  guint id = g_timeout_add (5, lq_test_tick, NULL);
   while (!cond (win) && g_get_monotonic_time () < end)
     g_main_context_iteration (NULL, TRUE);
   g_source_remove (id);
@@ -306,7 +285,7 @@ test_cancel_and_newer_request (void)
   /* Cancel during the search: it stops, and nothing it computed is drawn. */
   activate (win, "purifier", g_variant_new_string ("both"));
   g_assert_true (wait_for (win, gan_searching, 10));
-  spin (0.3);
+  lq_test_spin (0.3);
   g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (win), "cancel"));
   g_assert_nonnull (strstr (lq_image_view_get_placeholder (lq_explorer_window_get_gan_panel (win)), "searching"));
   guint dropped0 = lq_explorer_worker_get_n_dropped (worker);
@@ -315,7 +294,7 @@ test_cancel_and_newer_request (void)
   gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   while (lq_explorer_worker_get_n_running (worker) > 0 && g_get_monotonic_time () < end)
     g_main_context_iteration (NULL, FALSE);
-  spin (0.3);
+  lq_test_spin (0.3);
   g_assert_cmpuint (lq_explorer_worker_get_n_dropped (worker), >, dropped0);
   g_assert_null (lq_explorer_window_get_gan_result (win));
   g_assert_cmpint (lq_image_view_get_prediction (lq_explorer_window_get_gan_panel (win), NULL), ==, -1);
@@ -379,31 +358,18 @@ make_toy_generator (void)
   lq_floats_free (ds.images);
 }
 
-static void
-on_activate (GApplication *a)
-{
-}
-
 int
 main (int argc, char **argv)
 {
   gtk_test_init (&argc, &argv, NULL);
-  lq_gemm_set_threads (1);
   make_toy_generator ();
-  app = GTK_APPLICATION (lq_explorer_application_new ());
-  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
-  g_signal_connect (app, "activate", G_CALLBACK (on_activate), NULL);
-  g_autoptr (GError) error = NULL;
-  if (!g_application_register (G_APPLICATION (app), NULL, &error))
-    g_error ("%s", error->message);
-  g_application_hold (G_APPLICATION (app));
+  app = lq_test_app_new ();
 
   g_test_add_func ("/explorer-gan/not-installed", test_not_installed);
   g_test_add_func ("/explorer-gan/toy-generator", test_toy_generator);
   g_test_add_func ("/explorer-gan/cancel-and-newer-request", test_cancel_and_newer_request);
   int status = g_test_run ();
-  g_application_release (G_APPLICATION (app));
-  g_object_unref (app);
+  lq_test_app_free (app);
   g_unlink (toy_path);
   g_rmdir (toy_dir);
   g_free (toy_path);

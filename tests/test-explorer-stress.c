@@ -11,36 +11,15 @@
 #include "lq-explorer-application.h"
 #include "lq-explorer-window.h"
 #include "lq-gemm.h"
+#include "lq-gui-test-util.h"
 
 static GtkApplication *app;
-
-static gboolean
-tick (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-spin (double seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-  guint id = g_timeout_add (5, tick, NULL);
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (id);
-}
 
 /* Runs the main loop until nothing that changes the panels is pending; FALSE on timeout. */
 static gboolean
 wait_idle (LqExplorerWindow *win, double timeout_s)
 {
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-  guint id = g_timeout_add (5, tick, NULL);
-  while (lq_explorer_window_is_busy (win, FALSE) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (id);
-  spin (0.05);
-  return !lq_explorer_window_is_busy (win, FALSE);
+  return lq_test_wait_idle (win, FALSE, timeout_s, 0.05, NULL);
 }
 
 static gboolean
@@ -267,7 +246,7 @@ test_bad_files_100 (void)
   g_assert_cmpint (lq_explorer_window_get_source (win), ==, LQ_SOURCE_FILE);
   g_assert_true (lq_explorer_window_get_error (win) == NULL
                  || strstr (lq_explorer_window_get_error (win), "png") == NULL);
-  spin (0.2);  /* let the labels draw */
+  lq_test_spin (0.2);  /* let the labels draw */
   close_window (win);
   for (guint i = 0; i < nf; i++)
     {
@@ -306,7 +285,7 @@ test_switch_data_during_cw (void)
   for (int i = 0; i < 9; i++)
     {
       g_action_group_activate_action (ag, "data", g_variant_new_string (i % 2 ? "fmnist" : "mnist"));
-      spin (0.02 * (i % 4));
+      lq_test_spin (0.02 * (i % 4));
     }
   g_assert_cmpint (lq_explorer_window_get_data (win), ==, LQ_DATA_MNIST);
   g_assert_true (wait_idle (win, 120));
@@ -356,32 +335,20 @@ test_close_in_flight (void)
 {
   NEED ("mnist-A.safetensors");
   LqExplorerWindow *win = new_window ();
-  spin (0.1);
+  lq_test_spin (0.1);
   GtkAdjustment *adj = lq_explorer_window_get_eps_adjustment (win);
   for (int i = 0; i < 200; i++)
     gtk_adjustment_set_value (adj, 0.05 + 0.001 * i);
   g_action_group_activate_action (G_ACTION_GROUP (win), "attack", g_variant_new_string ("cw"));
   close_window (win);
-  spin (1.0);  /* late results arrive and are dropped without touching the window */
-}
-
-static void
-on_activate (GApplication *a)
-{
+  lq_test_spin (1.0);  /* late results arrive and are dropped without touching the window */
 }
 
 int
 main (int argc, char **argv)
 {
   gtk_test_init (&argc, &argv, NULL);
-  lq_gemm_set_threads (1);  /* as the worker, so the core's answers match to the bit */
-  app = GTK_APPLICATION (lq_explorer_application_new ());
-  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
-  g_signal_connect (app, "activate", G_CALLBACK (on_activate), NULL);
-  g_autoptr (GError) error = NULL;
-  if (!g_application_register (G_APPLICATION (app), NULL, &error))
-    g_error ("%s", error->message);
-  g_application_hold (G_APPLICATION (app));
+  app = lq_test_app_new ();  /* one BLAS thread, as the worker: the core's answers match to the bit */
 
   g_test_add_func ("/explorer-stress/slider-1000", test_slider_1000);
   g_test_add_func ("/explorer-stress/bad-files-100", test_bad_files_100);
@@ -389,7 +356,6 @@ main (int argc, char **argv)
   g_test_add_func ("/explorer-stress/flip-bits-storm", test_flip_bits_storm);
   g_test_add_func ("/explorer-stress/close-in-flight", test_close_in_flight);
   int status = g_test_run ();
-  g_application_release (G_APPLICATION (app));
-  g_object_unref (app);
+  lq_test_app_free (app);
   return status;
 }

@@ -11,44 +11,20 @@
 #include "lq-explorer-render.h"
 #include "lq-explorer-window.h"
 #include "lq-gemm.h"
+#include "lq-gui-test-util.h"
 
 static GtkApplication *app;
-
-static gboolean
-tick (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean tick (gpointer data);
-
-static void
-spin (double seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-  guint id = g_timeout_add (5, tick, NULL);
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (id);
-}
 
 /* When the last wait_idle saw the window become idle: latencies are measured to this moment,
  * not to the end of the settling frames that follow it. */
 static gint64 idle_at;
 
-/* Runs the main loop until the window has nothing pending; FALSE on timeout. */
+/* Runs the main loop until the window has nothing pending, then 0.1 s of frames for the views;
+ * FALSE on timeout. */
 static gboolean
 wait_idle (LqExplorerWindow *win, gboolean background, double timeout_s)
 {
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-  guint id = g_timeout_add (5, tick, NULL);
-  while (lq_explorer_window_is_busy (win, background) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (id);
-  idle_at = g_get_monotonic_time ();
-  /* Let the views draw the final state (a few frames at 60 Hz). */
-  spin (0.1);
-  return !lq_explorer_window_is_busy (win, background);
+  return lq_test_wait_idle (win, background, timeout_s, 0.1, &idle_at);
 }
 
 static gboolean
@@ -188,12 +164,12 @@ test_default_view (void)
   g_assert_cmpstr (accels[0], ==, "<Control>o");
   /* The shortcuts window and the About dialog open without a warning (fatal here). */
   activate (win, "show-help-overlay", NULL);
-  spin (0.2);
+  lq_test_spin (0.2);
   GtkWidget *overlay = GTK_WIDGET (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (win)));
   g_assert_true (gtk_widget_get_visible (overlay));
   gtk_widget_set_visible (overlay, FALSE);
   g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
-  spin (0.2);
+  lq_test_spin (0.2);
   GtkWidget *about = NULL;
   GListModel *tops = gtk_window_get_toplevels ();  /* transfer none */
   for (guint i = 0; i < g_list_model_get_n_items (tops); i++)
@@ -217,7 +193,7 @@ test_default_view (void)
     }
   /* The first result (models loaded, attacked, purified) comes in under a second. */
   gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  guint id = g_timeout_add (2, tick, NULL);
+  guint id = g_timeout_add (2, lq_test_tick, NULL);
   while (!lq_explorer_window_get_result (win) && g_get_monotonic_time () < end)
     g_main_context_iteration (NULL, TRUE);
   g_source_remove (id);
@@ -305,7 +281,7 @@ test_attacks_through_actions (void)
   activate (win, "attack", g_variant_new_string ("cw"));
   activate (win, "cancel", NULL);
   g_assert_false (lq_explorer_window_is_busy (win, FALSE));
-  spin (0.3);
+  lq_test_spin (0.3);
   g_assert_cmpint (lq_explorer_window_get_result (win)->attack, ==, LQ_EXPLORER_ATTACK_DEEPFOOL);
 
   /* Targeted FGSM makes the request targeted. */
@@ -618,31 +594,19 @@ test_finalize (void)
   /* Close it while work is in flight: the worker's late results must not touch it. */
   lq_explorer_window_set_eps (win, 0.2);
   gtk_window_close (GTK_WINDOW (win));
-  spin (0.05);
+  lq_test_spin (0.05);
   gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
   while (weak && g_get_monotonic_time () < end)
     g_main_context_iteration (NULL, FALSE);
   g_assert_null (weak);
-  spin (0.5);  /* late results arrive and are dropped */
-}
-
-static void
-on_activate (GApplication *a)
-{
+  lq_test_spin (0.5);  /* late results arrive and are dropped */
 }
 
 int
 main (int argc, char **argv)
 {
   gtk_test_init (&argc, &argv, NULL);
-  lq_gemm_set_threads (1);
-  app = GTK_APPLICATION (lq_explorer_application_new ());
-  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
-  g_signal_connect (app, "activate", G_CALLBACK (on_activate), NULL);
-  g_autoptr (GError) error = NULL;
-  if (!g_application_register (G_APPLICATION (app), NULL, &error))
-    g_error ("%s", error->message);
-  g_application_hold (G_APPLICATION (app));
+  app = lq_test_app_new ();
 
   g_test_add_func ("/explorer/default-view", test_default_view);
   g_test_add_func ("/explorer/attacks-through-actions", test_attacks_through_actions);
@@ -654,7 +618,6 @@ main (int argc, char **argv)
   g_test_add_func ("/explorer/live-latency", test_live_latency);
   g_test_add_func ("/explorer/finalize", test_finalize);
   int status = g_test_run ();
-  g_application_release (G_APPLICATION (app));
-  g_object_unref (app);
+  lq_test_app_free (app);
   return status;
 }

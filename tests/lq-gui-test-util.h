@@ -1,0 +1,71 @@
+/* lq-gui-test-util.h: what the explorer's GUI test programs share — running the main loop until
+ * the window is idle, and the application their windows belong to (header-only: each test is
+ * its own executable). */
+#pragma once
+#include <gtk/gtk.h>
+#include "lq-explorer-application.h"
+#include "lq-explorer-window.h"
+#include "lq-gemm.h"
+
+/* A timeout that keeps g_main_context_iteration () from sleeping longer than 5 ms. */
+static inline gboolean
+lq_test_tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static inline void
+lq_test_spin (double seconds)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+  guint id = g_timeout_add (5, lq_test_tick, NULL);
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (id);
+}
+
+/* Runs the main loop until the window has nothing pending (background work too when asked),
+ * then lets the views draw for settle_s; FALSE on timeout. *idle_at (may be NULL) receives the
+ * moment it became idle, before the settling frames. */
+static inline gboolean
+lq_test_wait_idle (LqExplorerWindow *win, gboolean background, double timeout_s, double settle_s,
+                   gint64 *idle_at)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
+  guint id = g_timeout_add (5, lq_test_tick, NULL);
+  while (lq_explorer_window_is_busy (win, background) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (id);
+  if (idle_at)
+    *idle_at = g_get_monotonic_time ();
+  lq_test_spin (settle_s);
+  return !lq_explorer_window_is_busy (win, background);
+}
+
+static inline void
+lq_test_on_activate (GApplication *a)
+{
+}
+
+/* The registered, held explorer application the test windows are made in (one BLAS thread, as
+ * the explorer's workers use). */
+static inline GtkApplication *
+lq_test_app_new (void)
+{
+  lq_gemm_set_threads (1);
+  GtkApplication *app = GTK_APPLICATION (lq_explorer_application_new ());
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+  g_signal_connect (app, "activate", G_CALLBACK (lq_test_on_activate), NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_application_register (G_APPLICATION (app), NULL, &error))
+    g_error ("%s", error->message);
+  g_application_hold (G_APPLICATION (app));
+  return app;
+}
+
+static inline void
+lq_test_app_free (GtkApplication *app)
+{
+  g_application_release (G_APPLICATION (app));
+  g_object_unref (app);
+}
