@@ -141,10 +141,12 @@ lq_histogram_view_draw (LqHistogramView *self, cairo_t *cr, int width, int heigh
           cairo_rectangle (cr, r.origin.x, base - MAX (bh, 2), r.size.width, MAX (bh, 2));
           cairo_fill (cr);
           cairo_restore (cr);
-          /* Count inside/over the bar, accuracy above it in the purified colour. */
-          g_snprintf (buf, sizeof buf, "%.0f%%", 100 * acc[b]);
-          lq_explorer_draw_text (cr, p, buf, r.origin.x + r.size.width / 2, base - bh - 30, 11.5,
-                                 LQ_ALIGN_CENTER, cpur, TRUE, 0, NULL);
+          /* Count inside/over the bar, accuracy above it in the purified colour; in narrow slots
+           * without the "%" and smaller, so that neighbouring labels ("100%") do not overlap. */
+          gboolean narrow = slot < 34;
+          g_snprintf (buf, sizeof buf, narrow ? "%.0f" : "%.0f%%", 100 * acc[b]);
+          lq_explorer_draw_text (cr, p, buf, r.origin.x + r.size.width / 2, base - bh - 30,
+                                 narrow ? 10 : 11.5, LQ_ALIGN_CENTER, cpur, TRUE, 0, NULL);
           g_snprintf (buf, sizeof buf, "%d", counts[b]);
           lq_explorer_draw_text (cr, p, buf, r.origin.x + r.size.width / 2, base - bh - 15, 10.5,
                                  LQ_ALIGN_CENTER, &p->dim, FALSE, 0, NULL);
