@@ -42,6 +42,17 @@ lq_test_wait_idle (LqExplorerWindow *win, gboolean background, double timeout_s,
   return !lq_explorer_window_is_busy (win, background);
 }
 
+/* A 1280×800 window, presented, with histogram_size images in its background histogram. */
+static inline LqExplorerWindow *
+lq_test_new_window (GtkApplication *app, int histogram_size)
+{
+  LqExplorerWindow *win = lq_explorer_window_new (app);
+  lq_explorer_window_set_histogram_size (win, histogram_size);
+  gtk_window_set_default_size (GTK_WINDOW (win), 1280, 800);
+  gtk_window_present (GTK_WINDOW (win));
+  return win;
+}
+
 static inline void
 lq_test_on_activate (GApplication *a)
 {

@@ -40,11 +40,7 @@ have_file (const char *basename)
 static LqExplorerWindow *
 new_window (void)
 {
-  LqExplorerWindow *win = lq_explorer_window_new (app);
-  lq_explorer_window_set_histogram_size (win, 20);
-  gtk_window_set_default_size (GTK_WINDOW (win), 1280, 800);
-  gtk_window_present (GTK_WINDOW (win));
-  return win;
+  return lq_test_new_window (app, 20);
 }
 
 /* The window closes, finalizes, and its worker's late results are dropped. */

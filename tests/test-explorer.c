@@ -54,13 +54,9 @@ have_weights (LqDataKind data)
 static LqExplorerWindow *
 new_window (void)
 {
-  LqExplorerWindow *win = lq_explorer_window_new (app);
   /* A small background histogram: the default (200) is checked once, in the default view. */
-  if (!g_str_equal (g_test_get_path (), "/explorer/default-view"))
-    lq_explorer_window_set_histogram_size (win, 20);
-  gtk_window_set_default_size (GTK_WINDOW (win), 1280, 800);
-  gtk_window_present (GTK_WINDOW (win));
-  return win;
+  gboolean default_view = g_str_equal (g_test_get_path (), "/explorer/default-view");
+  return lq_test_new_window (app, default_view ? 200 : 20);
 }
 
 /* What the core says, computed here without the explorer's worker. */
