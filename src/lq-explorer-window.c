@@ -82,7 +82,6 @@ static void request_analysis (LqExplorerWindow *self);
 static void request_gan (LqExplorerWindow *self);
 static void fill_gan_panel (LqExplorerWindow *self, LqImageView *view);
 static char *timing_text (LqExplorerWindow *self);
-static int argmax10 (const float *p);
 static void schedule_histogram (LqExplorerWindow *self);
 static void request_map (LqExplorerWindow *self);
 static void update_views (LqExplorerWindow *self);
@@ -1066,7 +1065,7 @@ update_status (LqExplorerWindow *self)
   gboolean lq_shown = self->defense && self->purifier != LQ_PURIFIER_DEFENSEGAN;
   int p2 = lq_shown && r->has_vae ? lq_image_view_get_prediction (self->purified_view, NULL) : -1;
   const LqExplorerJob *g = lq_explorer_window_get_gan_result (self);
-  int p3 = self->defense && g && g->has_gan ? argmax10 (g->probs[2]) : -1;
+  int p3 = self->defense && g && g->has_gan ? g->gan_pred : -1;
   const char *verdict = p1 != p0 ? "the attack changed the prediction" : "the attack did not change the prediction";
   if (p0 < 0 || p1 < 0)
     {
@@ -1105,16 +1104,6 @@ lq_explorer_purifier_from_id (const char *id, LqExplorerPurifier *p)
         return TRUE;
       }
   return FALSE;
-}
-
-static int
-argmax10 (const float *p)
-{
-  int best = 0;
-  for (int k = 1; k < 10; k++)
-    if (p[k] > p[best])
-      best = k;
-  return best;
 }
 
 static gboolean

@@ -515,7 +515,9 @@ run_gan_purify (LqExplorerWorker *self, LqExplorerJob *j, GTask *task, GCancella
   if (clf)
     {
       gint64 t = g_get_monotonic_time ();
-      lq_classifier_predict (clf, j->purified, 1, j->probs[2], NULL);
+      guint8 pred;
+      lq_classifier_predict (clf, j->purified, 1, j->probs[2], &pred);
+      j->gan_pred = pred;
       j->ms_classify = ms_since (t);
     }
   g_mutex_unlock (&b->lock);

@@ -81,9 +81,11 @@ typedef struct {
   float probs[3][10];        /* original, adversarial, purified (DECODE: [0] = decoded) */
   gboolean has_vae;
   char *vae_error;           /* why the VAE is missing, when it is */
-  /* GAN_PURIFY: purified, probs[2], ms_purify (the search), ms_classify; without a generator the
-   * job still succeeds, with has_gan FALSE and gan_error saying why (gan_missing: not installed). */
+  /* GAN_PURIFY: purified, probs[2], gan_pred (its class), ms_purify (the search), ms_classify;
+   * without a generator the job still succeeds, with has_gan FALSE and gan_error saying why
+   * (gan_missing: not installed). */
   gboolean has_gan, gan_missing;
+  int gan_pred;
   char *gan_error;
   float mu[2][LQ_EXPLORER_LATENT_MAX];   /* original, adversarial */
   float l2, linf;
