@@ -9,6 +9,7 @@
 #include "lq-error.h"
 #include "lq-gemm.h"
 #include "lq-im2col.h"
+#include "lq-thin-pass.h"
 #include <math.h>
 #include <string.h>
 
@@ -77,12 +78,12 @@ conv_apply (LqConv *c, float *y, const float *x, int batch, const float *bias)
     {
       int n = MIN (chunk, batch - s0);
       float *ys = y + (size_t) s0 * l->out_size;
-      lq_im2col (&c->g, x + (size_t) s0 * l->in_size, n, col);
       if (tmp == NULL)
         {
-          lq_thin_expand (n, M, K, ohw, W, K, col, bias, ys);
+          lq_thin_unfold_expand (&c->g, n, x + (size_t) s0 * l->in_size, M, W, bias, ys, col);
           continue;
         }
+      lq_im2col (&c->g, x + (size_t) s0 * l->in_size, n, col);
       lq_gemm (FALSE, FALSE, M, n * ohw, K, 1.0f, W, K, col, n * ohw, 0.0f, tmp, n * ohw);
       lq_cnhw_to_nchw_bias (ys, tmp, n, M, ohw, bias);
     }
@@ -116,15 +117,10 @@ conv_adjoint (LqConv *c, float *dx, const float *dy, const float *x, int batch, 
       int n = MIN (chunk, batch - s0);
       const float *dys = dy + (size_t) s0 * l->out_size;
       float *dxs = dx ? dx + (size_t) s0 * l->in_size : NULL;
-      if (dxs) /* col2im adds into dx: zero this chunk just before, while it can stay in cache */
-        memset (dxs, 0, (size_t) n * l->in_size * sizeof (float));
       if (thin)
         {
           if (dW)
-            {
-              lq_im2col (&c->g, x + (size_t) s0 * l->in_size, n, col);
-              lq_thin_outer (n, M, K, ohw, dys, col, dW, K, db);
-            }
+            lq_thin_unfold_outer (&c->g, n, x + (size_t) s0 * l->in_size, M, dys, dW, db, col);
           else if (db)
             for (int m = 0; m < M; m++)
               {
@@ -134,12 +130,11 @@ conv_adjoint (LqConv *c, float *dx, const float *dy, const float *x, int batch, 
                 db[m] += (float) acc;
               }
           if (dxs)
-            {
-              lq_thin_reduce (n, M, K, ohw, W, K, dys, col);
-              lq_col2im (&c->g, col, n, dxs);
-            }
+            lq_thin_reduce_fold (&c->g, n, dys, M, W, NULL, dxs, col);
           continue;
         }
+      if (dxs) /* col2im adds into dx: zero this chunk just before, while it can stay in cache */
+        memset (dxs, 0, (size_t) n * l->in_size * sizeof (float));
       lq_nchw_to_cnhw (tmp, dys, n, M, ohw);
       if (dW)
         {

@@ -289,6 +289,16 @@ lq_dataset_load_prefix (LqDataKind kind, LqSplit split, int n, GError **error)
 }
 
 void
+lq_dataset_drop_front (LqDataset *ds, int k)
+{
+  g_return_if_fail (ds != NULL && k >= 0 && k <= ds->n);
+  memmove (ds->images, ds->images + (size_t) k * LQ_IMAGE_SIZE,
+           (size_t) (ds->n - k) * LQ_IMAGE_SIZE * sizeof (float));
+  memmove (ds->labels, ds->labels + k, (size_t) (ds->n - k));
+  ds->n -= k;
+}
+
+void
 lq_dataset_free (LqDataset *ds)
 {
   if (ds == NULL)

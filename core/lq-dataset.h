@@ -37,6 +37,8 @@ const char *const  *lq_data_class_names (LqDataKind kind);    /* 10 names */
 LqDataset *lq_dataset_load (LqDataKind kind, LqSplit split, GError **error);
 /* First n images of a split (n ≤ size), for tests and evaluation on a prefix. */
 LqDataset *lq_dataset_load_prefix (LqDataKind kind, LqSplit split, int n, GError **error);
+/* Drops the first k images (0 ≤ k ≤ n) in place: with a prefix of s + n, images s … s + n − 1. */
+void       lq_dataset_drop_front (LqDataset *ds, int k);
 void       lq_dataset_free (LqDataset *ds);
 
 /* The four files of a set, in the order train images, train labels, test images, test labels.

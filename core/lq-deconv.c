@@ -7,6 +7,7 @@
 #include "lq-error.h"
 #include "lq-gemm.h"
 #include "lq-im2col.h"
+#include "lq-thin-pass.h"
 #include <math.h>
 #include <string.h>
 
@@ -72,12 +73,12 @@ deconv_apply (LqDeconv *d, float *y, const float *x, int batch, const float *bia
       const float *xs = x + (size_t) s0 * l->in_size;
       float *ys = y + (size_t) s0 * l->out_size;
       if (tmp == NULL)
-        lq_thin_reduce (n, Cin, K, hw, W, K, xs, col);
-      else
         {
-          lq_nchw_to_cnhw (tmp, xs, n, Cin, hw);
-          lq_gemm (TRUE, FALSE, K, n * hw, Cin, 1.0f, W, K, tmp, n * hw, 0.0f, col, n * hw);
+          lq_thin_reduce_fold (&d->g, n, xs, Cin, W, bias, ys, col);
+          continue;
         }
+      lq_nchw_to_cnhw (tmp, xs, n, Cin, hw);
+      lq_gemm (TRUE, FALSE, K, n * hw, Cin, 1.0f, W, K, tmp, n * hw, 0.0f, col, n * hw);
       /* col2im adds into y: start the chunk from the bias (or zero), which saves a pass */
       if (bias)
         for (int s = 0; s < n; s++)
@@ -132,15 +133,15 @@ deconv_adjoint (LqDeconv *d, float *dx, const float *dy, const float *x, int bat
           }
       if (!dx && !dW)
         continue;
-      lq_im2col (&d->g, dys, n, col);
       if (thin)
         {
           if (dW)
-            lq_thin_outer (n, Cin, K, hw, xs, col, dW, K, NULL);
+            lq_thin_unfold_outer (&d->g, n, dys, Cin, xs, dW, NULL, col);
           if (dx)
-            lq_thin_expand (n, Cin, K, hw, W, K, col, NULL, dxs);
+            lq_thin_unfold_expand (&d->g, n, dys, Cin, W, NULL, dxs, col);
           continue;
         }
+      lq_im2col (&d->g, dys, n, col);
       if (dW)
         {
           lq_nchw_to_cnhw (tmp, xs, n, Cin, hw);

@@ -9,6 +9,8 @@
  * faster than the per-element bounds-tested loop, which also missed the memcpy path on padded rows.)
  */
 #include "lq-im2col.h"
+#include "lq-gemm.h"
+#include <glib.h>
 #include <string.h>
 
 /* Rows of patch columns shorter than this take scalar loops (see below). */
@@ -54,11 +56,77 @@ add_row (float *restrict d, const float *restrict s, int n, int stride)
       d[(size_t) k * stride] += s[k];
 }
 
+/* n floats, 4 ≤ n ≤ 16 (an output row of the small layers): four 16-byte moves at offsets 0, 4, 8
+ * and n − 4, clamped to n − 4 so that they overlap instead of running past the row. Straight-line
+ * code: a loop here is turned into a call to memcpy, which costs more than the copy. */
+static inline void
+copy_short (float *restrict d, const float *restrict s, int n)
+{
+  typedef float v4 __attribute__ ((vector_size (16), aligned (4), may_alias));
+  if (n < 4 || n > 16)
+    {
+      memcpy (d, s, (size_t) n * sizeof (float));
+      return;
+    }
+  const int o1 = MIN (4, n - 4), o2 = MIN (8, n - 4), o3 = n - 4;
+  v4 a = *(const v4 *) s, b = *(const v4 *) (s + o1), c = *(const v4 *) (s + o2);
+  v4 e = *(const v4 *) (s + o3);
+  *(v4 *) d = a, *(v4 *) (d + o1) = b, *(v4 *) (d + o2) = c, *(v4 *) (d + o3) = e;
+}
+
+/* Stride 2: the kw taps of one kernel row read the same input row, at x = 2·ox − pl + j. Each
+ * input plane, zero-padded, is split once into its even and odd columns; every tap row is then a
+ * contiguous copy of OW floats from one of the two (even taps from the even half, odd taps from
+ * the odd) instead of a strided gather. (Classifier A's conv2 at batch 256: im2col was 19 % of an
+ * FGSM run; this path writes its columns 2–3× faster.) */
+static void
+im2col_stride2 (const LqConvGeom *g, const float *x, int n, float *col)
+{
+  const int OH = g->OH, OW = g->OW, H = g->H, W = g->W, kw = g->kw;
+  const size_t ohw = (size_t) OH * OW, ncols = (size_t) n * ohw, plane = (size_t) H * W;
+  const int half = (2 * (OW - 1) + kw + 1) / 2; /* padded columns 0 … 2(OW − 1) + kw − 1 */
+  float *even = g_new (float, 2 * (size_t) H * half), *odd = even + (size_t) H * half;
+  for (int c = 0; c < g->C; c++)
+    for (int s = 0; s < n; s++)
+      {
+        const float *img = x + ((size_t) s * g->C + c) * plane;
+        for (int y = 0; y < H; y++)
+          for (int t = 0; t < half; t++)
+            {
+              const int xe = 2 * t - g->pl, xo = xe + 1;
+              even[(size_t) y * half + t] = xe >= 0 && xe < W ? img[(size_t) y * W + xe] : 0.0f;
+              odd[(size_t) y * half + t] = xo >= 0 && xo < W ? img[(size_t) y * W + xo] : 0.0f;
+            }
+        for (int i = 0; i < g->kh; i++)
+          {
+            float *rows = col + (size_t) (c * g->kh + i) * kw * ncols + s * ohw; /* tap j: + j·ncols */
+            for (int oy = 0; oy < OH; oy++)
+              {
+                const int y = 2 * oy - g->pt + i;
+                for (int j = 0; j < kw; j++)
+                  {
+                    float *d = rows + j * ncols + (size_t) oy * OW;
+                    if (y < 0 || y >= H)
+                      memset (d, 0, OW * sizeof (float));
+                    else
+                      copy_short (d, ((j & 1) ? odd : even) + (size_t) y * half + j / 2, OW);
+                  }
+              }
+          }
+      }
+  g_free (even);
+}
+
 void
 lq_im2col (const LqConvGeom *g, const float *x, int n, float *col)
 {
   const int OH = g->OH, OW = g->OW, st = g->stride;
   const size_t ohw = (size_t) OH * OW, ncols = (size_t) n * ohw, plane = (size_t) g->H * g->W;
+  if (st == 2)
+    {
+      im2col_stride2 (g, x, n, col);
+      return;
+    }
   for (int c = 0; c < g->C; c++)
     for (int i = 0; i < g->kh; i++)
       {
@@ -213,7 +281,7 @@ lq_sum_f32 (const float *p, size_t n)
  * For conv1 of the LQ-VAE encoder (1 → 64 channels, 3×3: K = 9 rows) and the last deconvolution
  * of its decoders (64 → 1), the GEMM path multiplies 9-deep inner products (OpenBLAS reaches
  * ~40 % of its 1024³ rate there) and permutes a 12.8 MB tensor between NCHW and [C][N·HW] on the
- * way. These kernels read and write NCHW directly, keep a 4×16 (expand) or 8×8 (reduce, outer)
+ * way. These kernels read and write NCHW directly, keep a 4×16 (expand), 3×32 (reduce) or 4×3 (outer)
  * block of results in registers, and are compiled twice: for x86-64-v3 (AVX2 + FMA), picked at
  * load time on CPUs that have it, and for the baseline. Each is deterministic (fixed summation
  * order for a given CPU). */
@@ -237,6 +305,20 @@ typedef float lq_v8sf_u __attribute__ ((vector_size (32), aligned (4), may_alias
 #define V8_STORE(p, v) (*(lq_v8sf_u *) (p) = (v))
 #define V8_SET1(a) ((lq_v8sf){ (a), (a), (a), (a), (a), (a), (a), (a) })
 #define V8_HSUM(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
+
+/* Σ_p a[p] b[p] in eight lanes, for the rows left over by the blocked kernels. */
+static inline __attribute__ ((always_inline)) float
+thin_dot (const float *a, const float *b, int n)
+{
+  lq_v8sf c = { 0 };
+  int p = 0;
+  for (; p + 8 <= n; p += 8)
+    c += V8_LOAD (a + p) * V8_LOAD (b + p);
+  float t = V8_HSUM (c);
+  for (; p < n; p++)
+    t += a[p] * b[p];
+  return t;
+}
 
 LQ_MULTIVERSION void
 lq_thin_expand (int n, int M, int K, int hw, const float *A, int lda, const float *col,
@@ -295,6 +377,11 @@ lq_thin_expand (int n, int M, int K, int hw, const float *A, int lda, const floa
     }
 }
 
+/* reduce: for each sample, blocks of 32 columns (four vectors) by 3 rows of col: 12 accumulators,
+ * and per m 3 broadcasts and 4 loads for 12 FMAs, so the loop is bound by the FMA units rather
+ * than by the loads (a block of 8 rows by one vector needs 9 loads for 8 FMAs). The 32 columns of
+ * y for all m (8 KiB at M = 64) stay in L1 while the row blocks go by. Leftover rows and columns
+ * take narrower blocks. */
 LQ_MULTIVERSION void
 lq_thin_reduce (int n, int M, int K, int hw, const float *A, int lda, const float *y, float *col)
 {
@@ -303,59 +390,67 @@ lq_thin_reduce (int n, int M, int K, int hw, const float *A, int lda, const floa
     {
       const float *ys = y + (size_t) s * M * hw;
       float *cs = col + (size_t) s * hw;
-      int k0 = 0;
-      for (; k0 + 8 <= K; k0 += 8)
+      int p = 0;
+      for (; p + 32 <= hw; p += 32)
         {
-          int p = 0;
-          for (; p + 8 <= hw; p += 8)
+          int k = 0;
+          for (; k + 3 <= K; k += 3)
             {
-              lq_v8sf c0 = { 0 }, c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+              lq_v8sf c00 = { 0 }, c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00;
+              lq_v8sf c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00;
               for (int m = 0; m < M; m++)
                 {
-                  const float *am = A + (size_t) m * lda + k0;
-                  lq_v8sf v = V8_LOAD (ys + (size_t) m * hw + p);
-                  c0 += V8_SET1 (am[0]) * v, c1 += V8_SET1 (am[1]) * v;
-                  c2 += V8_SET1 (am[2]) * v, c3 += V8_SET1 (am[3]) * v;
-                  c4 += V8_SET1 (am[4]) * v, c5 += V8_SET1 (am[5]) * v;
-                  c6 += V8_SET1 (am[6]) * v, c7 += V8_SET1 (am[7]) * v;
+                  const float *ym = ys + (size_t) m * hw + p, *am = A + (size_t) m * lda + k;
+                  /* 64 rows at a stride: more streams than the hardware prefetcher follows */
+                  __builtin_prefetch (ym + 64), __builtin_prefetch (ym + 80);
+                  lq_v8sf v0 = V8_LOAD (ym), v1 = V8_LOAD (ym + 8);
+                  lq_v8sf v2 = V8_LOAD (ym + 16), v3 = V8_LOAD (ym + 24);
+                  lq_v8sf a0 = V8_SET1 (am[0]), a1 = V8_SET1 (am[1]), a2 = V8_SET1 (am[2]);
+                  c00 += a0 * v0, c01 += a0 * v1, c02 += a0 * v2, c03 += a0 * v3;
+                  c10 += a1 * v0, c11 += a1 * v1, c12 += a1 * v2, c13 += a1 * v3;
+                  c20 += a2 * v0, c21 += a2 * v1, c22 += a2 * v2, c23 += a2 * v3;
                 }
-              float *ck = cs + k0 * ldcol + p;
-              V8_STORE (ck, c0), V8_STORE (ck + ldcol, c1), V8_STORE (ck + 2 * ldcol, c2);
-              V8_STORE (ck + 3 * ldcol, c3), V8_STORE (ck + 4 * ldcol, c4);
-              V8_STORE (ck + 5 * ldcol, c5), V8_STORE (ck + 6 * ldcol, c6);
-              V8_STORE (ck + 7 * ldcol, c7);
+              float *r0 = cs + k * ldcol + p, *r1 = r0 + ldcol, *r2 = r1 + ldcol;
+              V8_STORE (r0, c00), V8_STORE (r0 + 8, c01), V8_STORE (r0 + 16, c02), V8_STORE (r0 + 24, c03);
+              V8_STORE (r1, c10), V8_STORE (r1 + 8, c11), V8_STORE (r1 + 16, c12), V8_STORE (r1 + 24, c13);
+              V8_STORE (r2, c20), V8_STORE (r2 + 8, c21), V8_STORE (r2 + 16, c22), V8_STORE (r2 + 24, c23);
             }
-          for (; p < hw; p++)
-            for (int k = k0; k < k0 + 8; k++)
-              {
-                float c = 0.0f;
-                for (int m = 0; m < M; m++)
-                  c += A[(size_t) m * lda + k] * ys[(size_t) m * hw + p];
-                cs[k * ldcol + p] = c;
-              }
-        }
-      for (; k0 < K; k0++) /* the last rows one at a time */
-        {
-          int p = 0;
-          for (; p + 8 <= hw; p += 8)
+          for (; k < K; k++)
             {
-              lq_v8sf c = { 0 };
+              lq_v8sf c0 = { 0 }, c1 = c0, c2 = c0, c3 = c0;
               for (int m = 0; m < M; m++)
-                c += V8_SET1 (A[(size_t) m * lda + k0]) * V8_LOAD (ys + (size_t) m * hw + p);
-              V8_STORE (cs + k0 * ldcol + p, c);
-            }
-          for (; p < hw; p++)
-            {
-              float c = 0.0f;
-              for (int m = 0; m < M; m++)
-                c += A[(size_t) m * lda + k0] * ys[(size_t) m * hw + p];
-              cs[k0 * ldcol + p] = c;
+                {
+                  const float *ym = ys + (size_t) m * hw + p;
+                  lq_v8sf a = V8_SET1 (A[(size_t) m * lda + k]);
+                  c0 += a * V8_LOAD (ym), c1 += a * V8_LOAD (ym + 8);
+                  c2 += a * V8_LOAD (ym + 16), c3 += a * V8_LOAD (ym + 24);
+                }
+              float *r = cs + k * ldcol + p;
+              V8_STORE (r, c0), V8_STORE (r + 8, c1), V8_STORE (r + 16, c2), V8_STORE (r + 24, c3);
             }
         }
+      for (; p + 8 <= hw; p += 8)
+        for (int k = 0; k < K; k++)
+          {
+            lq_v8sf c = { 0 };
+            for (int m = 0; m < M; m++)
+              c += V8_SET1 (A[(size_t) m * lda + k]) * V8_LOAD (ys + (size_t) m * hw + p);
+            V8_STORE (cs + k * ldcol + p, c);
+          }
+      for (; p < hw; p++)
+        for (int k = 0; k < K; k++)
+          {
+            float c = 0.0f;
+            for (int m = 0; m < M; m++)
+              c += A[(size_t) m * lda + k] * ys[(size_t) m * hw + p];
+            cs[k * ldcol + p] = c;
+          }
     }
 }
 
-/* G[m][k] += Σ_s Σ_p y[s][m][p] col[k][s·hw + p], one sample's partial sums at a time. */
+/* G[m][k] += Σ_s Σ_p y[s][m][p] col[k][s·hw + p], one sample's partial sums at a time: blocks of
+ * 4 channels by 3 rows (12 accumulators; 7 loads for 12 FMAs per vector of columns), summed across
+ * lanes once per block and sample. */
 LQ_MULTIVERSION void
 lq_thin_outer (int n, int M, int K, int hw, const float *y, const float *col, float *G, int ldg,
                float *gb)
@@ -363,68 +458,77 @@ lq_thin_outer (int n, int M, int K, int hw, const float *y, const float *col, fl
   const size_t ldcol = (size_t) n * hw;
   for (int s = 0; s < n; s++)
     {
-      const float *cs = col + (size_t) s * hw;
-      for (int m = 0; m < M; m++)
+      const float *cs = col + (size_t) s * hw, *yss = y + (size_t) s * M * hw;
+      int m = 0;
+      for (; m + 4 <= M; m += 4)
         {
-          const float *ym = y + ((size_t) s * M + m) * hw;
-          float *gm = G + (size_t) m * ldg;
-          int k0 = 0;
-          for (; k0 + 8 <= K; k0 += 8)
+          const float *y0 = yss + (size_t) m * hw, *y1 = y0 + hw, *y2 = y1 + hw, *y3 = y2 + hw;
+          int k = 0;
+          for (; k + 3 <= K; k += 3)
             {
-              lq_v8sf c0 = { 0 }, c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-              const float *ck = cs + k0 * ldcol;
+              const float *k0 = cs + k * ldcol, *k1 = k0 + ldcol, *k2 = k1 + ldcol;
+              lq_v8sf c00 = { 0 }, c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
+              lq_v8sf c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
               int p = 0;
               for (; p + 8 <= hw; p += 8)
                 {
-                  lq_v8sf v = V8_LOAD (ym + p);
-                  c0 += v * V8_LOAD (ck + p), c1 += v * V8_LOAD (ck + ldcol + p);
-                  c2 += v * V8_LOAD (ck + 2 * ldcol + p), c3 += v * V8_LOAD (ck + 3 * ldcol + p);
-                  c4 += v * V8_LOAD (ck + 4 * ldcol + p), c5 += v * V8_LOAD (ck + 5 * ldcol + p);
-                  c6 += v * V8_LOAD (ck + 6 * ldcol + p), c7 += v * V8_LOAD (ck + 7 * ldcol + p);
+                  lq_v8sf u0 = V8_LOAD (k0 + p), u1 = V8_LOAD (k1 + p), u2 = V8_LOAD (k2 + p);
+                  lq_v8sf v = V8_LOAD (y0 + p);
+                  c00 += v * u0, c01 += v * u1, c02 += v * u2;
+                  v = V8_LOAD (y1 + p);
+                  c10 += v * u0, c11 += v * u1, c12 += v * u2;
+                  v = V8_LOAD (y2 + p);
+                  c20 += v * u0, c21 += v * u1, c22 += v * u2;
+                  v = V8_LOAD (y3 + p);
+                  c30 += v * u0, c31 += v * u1, c32 += v * u2;
                 }
-              float t[8] = { V8_HSUM (c0), V8_HSUM (c1), V8_HSUM (c2), V8_HSUM (c3),
-                             V8_HSUM (c4), V8_HSUM (c5), V8_HSUM (c6), V8_HSUM (c7) };
+              float t[4][3] = {
+                { V8_HSUM (c00), V8_HSUM (c01), V8_HSUM (c02) },
+                { V8_HSUM (c10), V8_HSUM (c11), V8_HSUM (c12) },
+                { V8_HSUM (c20), V8_HSUM (c21), V8_HSUM (c22) },
+                { V8_HSUM (c30), V8_HSUM (c31), V8_HSUM (c32) },
+              };
+              const float *ym[4] = { y0, y1, y2, y3 }, *km[3] = { k0, k1, k2 };
               for (; p < hw; p++)
-                for (int k = 0; k < 8; k++)
-                  t[k] += ym[p] * ck[k * ldcol + p];
-              for (int k = 0; k < 8; k++)
-                gm[k0 + k] += t[k];
+                for (int i = 0; i < 4; i++)
+                  for (int j = 0; j < 3; j++)
+                    t[i][j] += ym[i][p] * km[j][p];
+              for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 3; j++)
+                  G[(size_t) (m + i) * ldg + k + j] += t[i][j];
             }
-          for (; k0 < K; k0++)
-            {
-              const float *ck = cs + k0 * ldcol;
-              lq_v8sf c = { 0 };
-              int p = 0;
-              for (; p + 8 <= hw; p += 8)
-                c += V8_LOAD (ym + p) * V8_LOAD (ck + p);
-              float t = V8_HSUM (c);
-              for (; p < hw; p++)
-                t += ym[p] * ck[p];
-              gm[k0] += t;
-            }
-          if (gb) /* the bias gradient while the plane is in L1 */
-            {
-              lq_v8sf c = { 0 };
-              int p = 0;
-              for (; p + 8 <= hw; p += 8)
-                c += V8_LOAD (ym + p);
-              float t = V8_HSUM (c);
-              for (; p < hw; p++)
-                t += ym[p];
-              gb[m] += t;
-            }
+          for (; k < K; k++)
+            for (int i = 0; i < 4; i++)
+              G[(size_t) (m + i) * ldg + k] += thin_dot (yss + (size_t) (m + i) * hw, cs + k * ldcol, hw);
         }
+      for (; m < M; m++)
+        for (int k = 0; k < K; k++)
+          G[(size_t) m * ldg + k] += thin_dot (yss + (size_t) m * hw, cs + k * ldcol, hw);
+      if (gb) /* the bias gradient while the sample is in cache */
+        for (int c = 0; c < M; c++)
+          {
+            const float *yc = yss + (size_t) c * hw;
+            lq_v8sf a = { 0 };
+            int p = 0;
+            for (; p + 8 <= hw; p += 8)
+              a += V8_LOAD (yc + p);
+            float t = V8_HSUM (a);
+            for (; p < hw; p++)
+              t += yc[p];
+            gb[c] += t;
+          }
     }
 }
 
 int
 lq_im2col_chunk (size_t rows, size_t cols_per_sample, int batch)
 {
-  /* 4 Mi floats = 16 MiB of columns. Measured on the LQ-VAE shapes at batch 64 (docs/PERFORMANCE.md):
-   * with one OpenBLAS thread 1–4 Mi floats is ~10 % faster than 16 Mi (the columns stay nearer the
-   * cache between im2col and GEMM); with two threads on a loaded machine, chunks below 4 Mi lose
-   * 10–25 % to the per-call thread synchronisation of more, smaller GEMMs. */
-  const size_t budget = (size_t) 4 << 20;
+  /* With one OpenBLAS thread, 1 Mi floats (4 MiB of columns, written by im2col and read back by
+   * the GEMM while still in the cache): FGSM at batch 256 on classifier A took 1.2–1.3 ms an image
+   * against 1.4–1.6 ms with 4 Mi. With two threads, 4 Mi: one LQ-VAE training step ran at
+   * 105–119 images/s against 91–99 with 1 Mi (more, smaller GEMMs pay more thread
+   * synchronisation). Both measured alternately in one run (docs/PERFORMANCE.md). */
+  const size_t budget = lq_gemm_get_threads () > 1 ? (size_t) 4 << 20 : (size_t) 1 << 20;
   size_t per = rows * cols_per_sample;
   int chunk = per ? (int) (budget / per) : batch;
   if (chunk < 1)

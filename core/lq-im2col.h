@@ -27,8 +27,8 @@ void lq_cnhw_to_nchw_bias (float *dst, const float *src, int n, int ch, int hw, 
  * compiler keeps the sequential order), and the order is fixed, so the result is deterministic. */
 double lq_sum_f32 (const float *p, size_t n);
 
-/* How many samples to unfold at a time: the column buffer is kept near 16 MiB (see the .c for the
- * measurements behind the figure). */
+/* How many samples to unfold at a time: the column buffer is kept near 4 MiB with one OpenBLAS
+ * thread and 16 MiB with more (see the .c for the measurements behind the figures). */
 int lq_im2col_chunk (size_t rows, size_t cols_per_sample, int batch);
 
 /* Thin products, for layers whose column matrix has at most LQ_THIN_MAX_ROWS rows (a first

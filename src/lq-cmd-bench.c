@@ -49,6 +49,7 @@ typedef struct {
   double min_sample_s; /* a sample repeats its operation until it lasts this long */
   gboolean quick;
   gboolean attacks_only; /* section 5 alone */
+  gboolean steps_only;   /* section 4 alone */
 } BenchPlan;
 
 typedef void (*BenchFunc) (gpointer data);
@@ -521,6 +522,7 @@ typedef struct {
   char *attack_classifier, *attack_data;
   gboolean attack_trained;  /* FALSE: classifier A randomly initialised */
   gboolean attacks_only;    /* sections 1–4 were not run */
+  gboolean steps_only;      /* sections 1–3 and 5 were not run */
 } BenchReport;
 
 static double
@@ -585,6 +587,11 @@ print_text_engine (const BenchReport *r)
           "forward+backward (%.2f ms); target <= %.1f x: %s\n\n",
           BENCH_BATCH, 1e3 * r->penalty_s, pr, 1e3 * r->enc_fwd_bwd_s, PENALTY_TARGET,
           pr <= PENALTY_TARGET ? "met" : "MISSED");
+}
+
+static void
+print_text_steps (const BenchReport *r)
+{
 
   printf ("Training steps at batch %d:\n", BENCH_BATCH);
   printf ("  LQ-VAE (paper config, 3 nets + penalty + 3 RMSProp): %7.1f ms  %7.1f images/s\n",
@@ -598,6 +605,12 @@ print_text (const BenchReport *r)
 {
   printf ("lq bench%s — %s, %d cores, OpenBLAS %d threads (%s)\n", r->quick ? " --quick" : "",
           r->cpu, r->cores, r->threads, r->blas_config);
+  if (r->steps_only)
+    {
+      printf ("Every figure is the median of %d samples.\n\n", r->samples);
+      print_text_steps (r);
+      return;
+    }
   if (r->attacks_only)
     printf ("Single images: median of %d samples; batches: median of %d. cpu ms is the CPU time of\n"
             "the process (with --threads 1, the work itself, whatever the machine's load).\n\n",
@@ -608,6 +621,7 @@ print_text (const BenchReport *r)
               "back-to-back samples (layer, raw GEMM), so load changes during the run cancel.\n\n",
               r->samples);
       print_text_engine (r);
+      print_text_steps (r);
     }
   printf ("Attacks — %s;\n  inputs: %s\n", r->attack_classifier, r->attack_data);
   printf ("  %-10s %6s %10s %12s %10s %12s  %s\n", "attack", "batch", "ms", "images/s", "cpu ms",
@@ -695,6 +709,11 @@ json_engine (JsonBuilder *b, const BenchReport *r)
   JSON_D (b, "ratio", r->penalty_ratio);
   JSON_D (b, "target_ratio", PENALTY_TARGET);
   json_builder_end_object (b);
+}
+
+static void
+json_steps (JsonBuilder *b, const BenchReport *r)
+{
 
   json_builder_set_member_name (b, "training");
   json_builder_begin_array (b);
@@ -713,23 +732,8 @@ json_engine (JsonBuilder *b, const BenchReport *r)
 }
 
 static void
-print_json (const BenchReport *r)
+json_attacks (JsonBuilder *b, const BenchReport *r)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "machine");
-  json_builder_begin_object (b);
-  JSON_S (b, "cpu", r->cpu);
-  JSON_I (b, "cores", r->cores);
-  JSON_I (b, "blas_threads", r->threads);
-  JSON_S (b, "blas_config", r->blas_config);
-  json_builder_end_object (b);
-  JSON_B (b, "quick", r->quick);
-  JSON_I (b, "samples", r->samples);
-
-  if (!r->attacks_only)
-    json_engine (b, r);
-
   json_builder_set_member_name (b, "attacks");
   json_builder_begin_object (b);
   JSON_S (b, "classifier", r->attack_classifier);
@@ -752,6 +756,29 @@ print_json (const BenchReport *r)
     }
   json_builder_end_array (b);
   json_builder_end_object (b);
+}
+
+static void
+print_json (const BenchReport *r)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "machine");
+  json_builder_begin_object (b);
+  JSON_S (b, "cpu", r->cpu);
+  JSON_I (b, "cores", r->cores);
+  JSON_I (b, "blas_threads", r->threads);
+  JSON_S (b, "blas_config", r->blas_config);
+  json_builder_end_object (b);
+  JSON_B (b, "quick", r->quick);
+  JSON_I (b, "samples", r->samples);
+
+  if (!r->attacks_only && !r->steps_only)
+    json_engine (b, r);
+  if (!r->attacks_only)
+    json_steps (b, r);
+  if (!r->steps_only)
+    json_attacks (b, r);
   json_builder_end_object (b);
 
   g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -777,12 +804,13 @@ cpu_model (void)
   return model ? model : g_strdup ("unknown CPU");
 }
 
-/* Sections 1–4: raw GEMM, layers, penalty, training steps. */
+/* Sections 1–3: raw GEMM, layers, penalty. */
 static void
 bench_engine (const BenchPlan *plan, BenchReport *rp)
 {
   LqRng rng;
   lq_rng_seed (&rng, 2024);
+  const int B = BENCH_BATCH;
 
   /* 1. raw GEMM: its samples are taken paired with the layer samples below */
   GemmCtx gc = { .n = 1024 };
@@ -797,7 +825,6 @@ bench_engine (const BenchPlan *plan, BenchReport *rp)
   LqVaeConfig cfg = lq_vae_config_paper ();
   g_autoptr (LqVae) vae = lq_vae_new (&cfg, FALSE, 1);
   LqNet *enc = lq_vae_encoder (vae), *dec = lq_vae_decoder (vae);
-  const int B = BENCH_BATCH;
   float *xin = lq_floats_new ((size_t) B * LQ_IMAGE_SIZE);
   fill_uniform (&rng, xin, (size_t) B * LQ_IMAGE_SIZE, -1.0f, 1.0f);
   float *codes = lq_floats_new ((size_t) B * cfg.latent);
@@ -831,8 +858,15 @@ bench_engine (const BenchPlan *plan, BenchReport *rp)
   }
   lq_floats_free (xin);
   lq_floats_free (codes);
+}
 
-  /* 4. training steps on synthetic images (the step's cost does not depend on the pixels) */
+/* Section 4: training steps on synthetic images (the step's cost does not depend on the pixels). */
+static void
+bench_steps (const BenchPlan *plan, BenchReport *rp)
+{
+  LqRng rng;
+  lq_rng_seed (&rng, 2025);
+  const int B = BENCH_BATCH;
   {
     const int n = 8 * B;
     LqDataset ds = { .kind = LQ_DATA_MNIST, .split = LQ_SPLIT_TRAIN, .n = n };
@@ -872,7 +906,7 @@ bench_engine (const BenchPlan *plan, BenchReport *rp)
 int
 lq_cmd_bench (int argc, char **argv)
 {
-  gboolean json = FALSE, quick = FALSE, attacks_only = FALSE;
+  gboolean json = FALSE, quick = FALSE, attacks_only = FALSE, steps_only = FALSE;
   int threads = 0;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the figures as JSON", NULL },
@@ -881,12 +915,18 @@ lq_cmd_bench (int argc, char **argv)
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads,
       "OpenBLAS threads (default: the number of cores)", "N" },
     { "attacks", 0, 0, G_OPTION_ARG_NONE, &attacks_only, "Measure the attacks only", NULL },
+    { "steps", 0, 0, G_OPTION_ARG_NONE, &steps_only, "Measure the training steps only", NULL },
     { NULL },
   };
   if (!lq_cli_parse (&argc, &argv, entries,
                      "Measures raw GEMM, every LQ-VAE layer at batch 64, the gradient penalty,\n"
                      "training steps and attacks, in one run (medians; ratios within the run)."))
     return 2;
+  if (attacks_only && steps_only)
+    {
+      fprintf (stderr, "lq: --attacks and --steps exclude each other\n");
+      return 2;
+    }
   if (threads < 0)
     {
       fprintf (stderr, "lq: --threads must be positive\n");
@@ -894,25 +934,28 @@ lq_cmd_bench (int argc, char **argv)
     }
 
   /* The thread count is decided here, not by the environment, so runs compare. */
-  BenchReport r = { .quick = quick, .attacks_only = attacks_only };
+  BenchReport r = { .quick = quick, .attacks_only = attacks_only, .steps_only = steps_only };
   r.cores = (int) g_get_num_processors ();
   r.threads = threads > 0 ? threads : r.cores;
   lq_gemm_set_threads (r.threads);
   r.cpu = cpu_model ();
   r.blas_config = g_strstrip (g_strdup (openblas_get_config ()));
   BenchPlan plan = { .samples = quick ? 3 : 9, .min_sample_s = quick ? 0.005 : 0.04,
-                     .quick = quick, .attacks_only = attacks_only };
+                     .quick = quick, .attacks_only = attacks_only, .steps_only = steps_only };
   r.samples = plan.samples;
   r.layers = g_array_new (FALSE, TRUE, sizeof (LayerResult));
   g_array_set_clear_func (r.layers, layer_result_clear);
   r.attacks = g_array_new (FALSE, TRUE, sizeof (AttackResult));
   g_array_set_clear_func (r.attacks, attack_result_clear);
 
-  if (!attacks_only)
+  if (!attacks_only && !steps_only)
     bench_engine (&plan, &r);
+  if (!attacks_only)
+    bench_steps (&plan, &r);
 
   /* 5. attacks */
-  bench_attacks (&plan, r.attacks, &r.attack_trained, &r.attack_classifier, &r.attack_data);
+  if (!steps_only)
+    bench_attacks (&plan, r.attacks, &r.attack_trained, &r.attack_classifier, &r.attack_data);
 
   if (json)
     print_json (&r);

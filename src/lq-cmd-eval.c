@@ -18,7 +18,7 @@
 
 static void
 print_json (const LqEvalTotals *t, const char *data, const char *model, const char *attack,
-            const char *defense, gboolean latent_stats)
+            const char *defense, gboolean latent_stats, int skip)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -28,6 +28,8 @@ print_json (const LqEvalTotals *t, const char *data, const char *model, const ch
   json_builder_add_string_value (b, model);
   json_builder_set_member_name (b, "attack");
   json_builder_add_string_value (b, attack ? attack : "none");
+  json_builder_set_member_name (b, "skip");
+  json_builder_add_int_value (b, skip);
   json_builder_set_member_name (b, "n");
   json_builder_add_int_value (b, t->n);
   json_builder_set_member_name (b, "clean_accuracy");
@@ -89,7 +91,7 @@ lq_cmd_eval (int argc, char **argv)
   g_autofree char *preset = NULL, *model_file = NULL, *vae_file = NULL, *bpda_s = NULL;
   g_autofree char *gan_file = NULL;
   LqGanSearch search = lq_gan_search_defaults ();
-  int n = 0, batch = 100;
+  int n = 0, batch = 100, skip = 0;
   double eps = NAN, step = NAN;
   int steps = 0;
   gboolean json = FALSE;
@@ -109,6 +111,7 @@ lq_cmd_eval (int argc, char **argv)
     { "steps", 0, 0, G_OPTION_ARG_INT, &steps, "Steps of BIM/PGD (default 40)", "N" },
     { "bpda", 0, 0, G_OPTION_ARG_STRING, &bpda_s, "Attack classifier ∘ purifier end to end: soft or identity", "MODE" },
     { "n", 0, 0, G_OPTION_ARG_INT, &n, "First N test images (default: all)", "N" },
+    { "skip", 0, 0, G_OPTION_ARG_INT, &skip, "Start after the first S test images (to split a long run)", "S" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Images per batch (default 100)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { NULL },
@@ -161,6 +164,11 @@ lq_cmd_eval (int argc, char **argv)
       fprintf (stderr, "lq: --batch must be positive\n");
       return 2;
     }
+  if (skip < 0)
+    {
+      fprintf (stderr, "lq: --skip must not be negative\n");
+      return 2;
+    }
 
   g_autoptr (LqClassifier) clf = lq_cli_load_classifier (data, arch, model_file, &error);
   if (clf == NULL)
@@ -171,10 +179,16 @@ lq_cmd_eval (int argc, char **argv)
     return lq_cli_fail (error, 1);
   if (!defensegan && (defense || bpda_s) && !(vae = lq_cli_load_vae (data, vae_file, &error)))
     return lq_cli_fail (error, 1);
-  g_autoptr (LqDataset) test = n > 0 ? lq_dataset_load_prefix (data, LQ_SPLIT_TEST, n, &error)
+  g_autoptr (LqDataset) test = n > 0 ? lq_dataset_load_prefix (data, LQ_SPLIT_TEST, skip + n, &error)
                                      : lq_dataset_load (data, LQ_SPLIT_TEST, &error);
   if (test == NULL)
     return lq_cli_fail (error, 1);
+  if (skip >= test->n)
+    {
+      fprintf (stderr, "lq: --skip %d leaves none of the %d test images\n", skip, test->n);
+      return 2;
+    }
+  lq_dataset_drop_front (test, skip);
 
   LqTarget *target = NULL;
   if (attack_s)
@@ -212,11 +226,15 @@ lq_cmd_eval (int argc, char **argv)
         t.grad_norm /= t.n;
       if (json)
         print_json (&t, lq_data_kind_name (data), lq_arch_name (arch), attack_s,
-                    vae ? "lqvae" : gan ? "defensegan" : NULL, vae != NULL);
+                    vae ? "lqvae" : gan ? "defensegan" : NULL, vae != NULL, skip);
       else
         {
-          printf ("%s test split, first %d images, classifier %s (%s)\n",
-                  lq_data_kind_title (data), t.n, lq_arch_name (arch), clf->path);
+          if (skip > 0)
+            printf ("%s test split, images %d to %d, classifier %s (%s)\n",
+                    lq_data_kind_title (data), skip + 1, skip + t.n, lq_arch_name (arch), clf->path);
+          else
+            printf ("%s test split, first %d images, classifier %s (%s)\n",
+                    lq_data_kind_title (data), t.n, lq_arch_name (arch), clf->path);
           printf ("  clean accuracy                 %6.2f %%\n", 100.0 * t.clean / t.n);
           if (vae)
             {

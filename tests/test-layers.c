@@ -30,6 +30,7 @@
 #include <math.h>
 #include <string.h>
 #include "lq-error.h"
+#include "lq-gemm.h"
 #include "lq-im2col.h"
 #include "lq-layer.h"
 #include "lq-net.h"
@@ -423,6 +424,9 @@ static const ConvCase conv_cases[] = {
   { "3x2-s3-explicit-asym", 2, 8, 7, 3, 3, 2, 3, 0, 1, 2, 0, 3, 2 },
   { "1x1-s1", 3, 4, 5, 2, 1, 1, 1, 0, 0, 0, 0, 0, 2 },
   { "4x4-s2-pad1", 2, 8, 8, 2, 4, 4, 2, 0, 1, 1, 1, 1, 2 },
+  /* one input channel: the thin kernels (K ≤ LQ_THIN_MAX_ROWS), batches split over threads */
+  { "3x3-s1-same-thin", 1, 9, 8, 6, 3, 3, 1, 1, 0, 0, 0, 0, 5 },
+  { "4x4-s1-valid-thin", 1, 40, 7, 5, 4, 4, 1, 2, 0, 0, 0, 0, 3 },
 };
 
 static LqLayer *
@@ -535,6 +539,9 @@ static const DeconvCase deconv_cases[] = {
   { "4x4-s2-p1", 3, 3, 4, 2, 4, 2, 1, 0, 2 },
   { "5x5-s3-p2-op2", 2, 3, 3, 2, 5, 3, 2, 2, 2 },
   { "2x2-s2-p0", 2, 3, 2, 2, 2, 2, 0, 0, 3 },
+  /* one output channel: the thin kernels */
+  { "3x3-s1-p1-thin", 5, 9, 8, 1, 3, 1, 1, 0, 5 },
+  { "4x4-s2-p1-thin", 3, 5, 7, 1, 4, 2, 1, 0, 3 },
 };
 
 static void
@@ -654,6 +661,61 @@ two_chunk_batch (size_t rows, size_t cols_per_sample)
   g_assert_cmpint (lq_im2col_chunk (rows, cols_per_sample, B), <, B);
   g_test_message ("chunk of %d samples, batch %d", chunk, B);
   return B;
+}
+
+/* Thin layers split their batch over the engine's threads (lq-thin-pass.c): the outputs and input
+ * gradients are bit-identical whatever the thread count (each sample is computed alone); the
+ * parameter gradients are sums over samples, grouped by part, so they agree within rounding. */
+static void
+check_thread_counts (LqLayer *l, int B, LqRng *rng)
+{
+  const size_t in = l->in_size, out = l->out_size;
+  const int saved = lq_gemm_get_threads ();
+  randomize_params (l, rng);
+  float *x = lq_floats_new (B * in), *dy = lq_floats_new (B * out);
+  fill_uniform (rng, x, B * in, -1, 1);
+  fill_uniform (rng, dy, B * out, -1, 1);
+  float *y[3], *dx[3];
+  LqTensor *gw[3], *gb[3];
+  for (int t = 0; t < 3; t++)
+    {
+      lq_gemm_set_threads (t + 1);
+      y[t] = lq_floats_new (B * out), dx[t] = lq_floats_new (B * in);
+      zero_grads (l);
+      l->klass->forward (l, y[t], x, B);
+      l->klass->backward (l, dx[t], dy, x, y[t], B, TRUE);
+      gw[t] = lq_tensor_copy (l->params[0].grad), gb[t] = lq_tensor_copy (l->params[1].grad);
+    }
+  lq_gemm_set_threads (saved);
+  for (int t = 1; t < 3; t++)
+    {
+      g_assert_true (memcmp (y[0], y[t], B * out * sizeof (float)) == 0);
+      g_assert_true (memcmp (dx[0], dx[t], B * in * sizeof (float)) == 0);
+      assert_close ("dW, threads 1 vs more", gw[t]->data, gw[0]->data, gw[0]->numel, TOL_SAME);
+      assert_close ("db, threads 1 vs more", gb[t]->data, gb[0]->data, gb[0]->numel, TOL_SAME);
+    }
+  for (int t = 0; t < 3; t++)
+    {
+      lq_floats_free (y[t]);
+      lq_floats_free (dx[t]);
+      lq_tensor_free (gw[t]);
+      lq_tensor_free (gb[t]);
+    }
+  lq_floats_free (x);
+  lq_floats_free (dy);
+}
+
+static void
+test_thin_threads (void)
+{
+  LqRng rng;
+  lq_rng_seed (&rng, 6);
+  g_autoptr (LqLayer) conv = lq_conv2d_new_same ("conv", 16, 3, 1); /* 1 → 16 channels: K = 9 */
+  setup_layer (conv, 1, 28, 28);
+  check_thread_counts (conv, 7, &rng);
+  g_autoptr (LqLayer) deconv = lq_deconv2d_new ("deconv", 1, 3, 1, 1, 0); /* 16 → 1 */
+  setup_layer (deconv, 16, 28, 28);
+  check_thread_counts (deconv, 7, &rng);
 }
 
 static void
@@ -1039,6 +1101,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/layers/deconv2d/bad-shape", test_deconv_bad_shape);
   g_test_add_func ("/layers/deconv2d/chunked-batch", test_deconv_chunked);
+  g_test_add_func ("/layers/thin/thread-counts", test_thin_threads);
   for (guint i = 0; i < G_N_ELEMENTS (act_cases); i++)
     {
       char *path = g_strdup_printf ("/layers/activation/%s", act_cases[i].name);

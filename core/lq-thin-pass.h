@@ -1,0 +1,27 @@
+/* lq-thin-pass.h: whole layer passes built from the thin kernels of lq-im2col.h (a convolution
+ * whose column matrix has at most LQ_THIN_MAX_ROWS rows: one input channel, or a transposed
+ * convolution to one output channel), split over the samples across the engine's threads
+ * (lq-parallel.h). OpenBLAS parallelises the GEMM path by itself; these kernels would otherwise
+ * run on one core while a second one waits.
+ *
+ * g describes the convolution whose columns are unfolded: K = g->C·kh·kw rows, hw = OH·OW columns
+ * per sample, images of g->C × H × W. The "map" side has M channels of hw values per sample, and
+ * A is the row-major [M][K] weight. col is work space of K·n·hw floats. */
+#pragma once
+#include "lq-im2col.h"
+
+/* map[s] = bias + A · unfold(img[s])          (a convolution's forward; bias may be NULL) */
+void lq_thin_unfold_expand (const LqConvGeom *g, int n, const float *img, int M, const float *A,
+                            const float *bias, float *map, float *col);
+
+/* img[s] = base + fold(Aᵀ · map[s])           (a convolution's backward to its input). img is
+ * overwritten: base[c] fills channel c first, or zero when base is NULL. */
+void lq_thin_reduce_fold (const LqConvGeom *g, int n, const float *map, int M, const float *A,
+                          const float *base, float *img, float *col);
+
+/* G[m][k] += Σ_s (map[s] · unfold(img[s])ᵀ)[m][k], and gb[m] += Σ_s Σ_p map[s][m][p] when gb is
+ * not NULL (the weight and bias gradients). With more than one part, each part sums its samples
+ * apart and the parts are added in order, so the bits depend on the thread count (fixed for a
+ * fixed thread count). */
+void lq_thin_unfold_outer (const LqConvGeom *g, int n, const float *img, int M, const float *map,
+                           float *G, float *gb, float *col);

@@ -1,0 +1,59 @@
+#!/usr/bin/python3
+"""bench-steps-side-by-side.py: issue 3's LQ-VAE training-step comparison in one run — our
+`lq bench --steps` (2 OpenBLAS threads) and tests/bench-torch.py (2 torch threads, once with
+OpenBLAS on all cores and once with OPENBLAS_NUM_THREADS=1, the faster of the two counting),
+alternated round by round so that both see the same machine. Prints per round and as the median
+over rounds the images/s of each and the ratio (target: ours ≥ 2.5× PyTorch's best). Not part of
+CI (it needs python3-torch; ~2 minutes a round).
+
+    /usr/bin/python3 tests/bench-steps-side-by-side.py [--lq build/src/lq] [--rounds 3]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_json(cmd, env):
+    out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE).stdout
+    return json.loads(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--lq", default=os.path.join(HERE, "..", "build", "src", "lq"))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2, help="ours: OpenBLAS; torch: its own pool")
+    args = ap.parse_args()
+    base = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    rows = []
+    for r in range(args.rounds):
+        print(f"round {r + 1}/{args.rounds}: lq bench --steps", file=sys.stderr)
+        res = run_json([args.lq, "bench", "--steps", "--threads", str(args.threads), "--json"], base)
+        ours = {e["name"]: e["images_per_s"] for e in res["training"]}
+        torch = {}
+        for blas in (None, "1"):
+            env = dict(base) if blas is None else dict(base, OPENBLAS_NUM_THREADS=blas)
+            print(f"round {r + 1}/{args.rounds}: bench-torch.py, OPENBLAS_NUM_THREADS="
+                  f"{blas or 'unset'}", file=sys.stderr)
+            t = run_json([sys.executable, os.path.join(HERE, "bench-torch.py"), "--threads",
+                          str(args.threads), "--steps", "9", "--json"], env)
+            torch[blas or "all"] = t["lqvae"]["images_per_s"]
+        best = max(torch.values())
+        rows.append((ours["lqvae"], torch["all"], torch["1"], best, ours["lqvae"] / best))
+        print(f"  ours {ours['lqvae']:.1f} img/s; PyTorch {torch['all']:.1f} (BLAS all cores), "
+              f"{torch['1']:.1f} (BLAS 1 thread); ratio to the better {ours['lqvae'] / best:.2f}×",
+              file=sys.stderr)
+    print("round   ours img/s   PyTorch (BLAS all)   PyTorch (BLAS 1)   ours ÷ best PyTorch")
+    for i, (o, ta, t1, _, q) in enumerate(rows):
+        print(f"{i + 1:5d} {o:12.1f} {ta:20.1f} {t1:18.1f} {q:20.2f}×")
+    q = statistics.median(r[4] for r in rows)
+    print(f"median ratio {q:.2f}×   target ≥ 2.50×: {'met' if q >= 2.5 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+/* test-parallel.c: the sample-splitting pool of lq-parallel.c. Every part runs exactly once, with
+ * the part count it was given; callers on several threads at once all finish (the one that finds
+ * the pool busy runs its parts itself); the ranges tile [0, n). */
+#include <glib.h>
+#include "lq-parallel.h"
+
+typedef struct {
+  int parts;
+  gint runs[LQ_PARALLEL_MAX];
+  gint wrong_parts;
+} Count;
+
+static void
+count_part (int part, int parts, void *data)
+{
+  Count *c = data;
+  if (parts != c->parts)
+    g_atomic_int_inc (&c->wrong_parts);
+  g_atomic_int_inc (&c->runs[part]);
+}
+
+static void
+test_every_part_once (void)
+{
+  for (int parts = 1; parts <= LQ_PARALLEL_MAX; parts++)
+    for (int rep = 0; rep < 50; rep++)
+      {
+        Count c = { .parts = parts };
+        lq_parallel_run (parts, count_part, &c);
+        g_assert_cmpint (c.wrong_parts, ==, 0);
+        for (int p = 0; p < LQ_PARALLEL_MAX; p++)
+          g_assert_cmpint (c.runs[p], ==, p < parts ? 1 : 0);
+      }
+}
+
+static gpointer
+caller_main (gpointer data)
+{
+  for (int rep = 0; rep < 500; rep++)
+    {
+      Count c = { .parts = 3 };
+      lq_parallel_run (3, count_part, &c);
+      for (int p = 0; p < 3; p++)
+        if (c.runs[p] != 1 || c.wrong_parts != 0)
+          return GINT_TO_POINTER (FALSE);
+    }
+  (void) data;
+  return GINT_TO_POINTER (TRUE);
+}
+
+static void
+test_concurrent_callers (void)
+{
+  GThread *t[4];
+  for (int i = 0; i < 4; i++)
+    t[i] = g_thread_new ("caller", caller_main, NULL);
+  for (int i = 0; i < 4; i++)
+    g_assert_true (GPOINTER_TO_INT (g_thread_join (t[i])));
+}
+
+static void
+test_ranges_tile (void)
+{
+  for (int n = 0; n < 40; n++)
+    for (int parts = 1; parts <= LQ_PARALLEL_MAX; parts++)
+      {
+        int expect = 0;
+        for (int p = 0; p < parts; p++)
+          {
+            int lo, hi;
+            lq_parallel_range (n, p, parts, &lo, &hi);
+            g_assert_cmpint (lo, ==, expect);
+            g_assert_cmpint (hi, >=, lo);
+            g_assert_cmpint (hi - lo, <=, n / parts + 1);
+            expect = hi;
+          }
+        g_assert_cmpint (expect, ==, n);
+      }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/parallel/every-part-once", test_every_part_once);
+  g_test_add_func ("/parallel/concurrent-callers", test_concurrent_callers);
+  g_test_add_func ("/parallel/ranges-tile", test_ranges_tile);
+  return g_test_run ();
+}
