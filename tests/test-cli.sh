@@ -36,7 +36,7 @@ says () { # text, command…: the command's output contains the text
 }
 have_mnist () { "$lq" data info 2>/dev/null | grep -q "MNIST: installed"; }
 
-echo "1..14"
+echo "1..17"
 check "no command is a usage error" exits 2 "$lq"
 check "an unknown command is a usage error" exits 2 "$lq" frobnicate
 check "an unknown data set is named" says "unknown" "$lq" eval --data cifar --defense none
@@ -46,6 +46,9 @@ check "a missing weight file is a clear error" says "no-such.safetensors" \
 check "purify needs --out" exits 2 "$lq" purify --index 0
 check "Defense-GAN refuses the LQ-VAE's soft BPDA" exits 2 \
   "$lq" eval --defense defensegan --attack fgsm --bpda soft
+check "bench --attacks and --steps exclude each other" exits 2 "$lq" bench --attacks --steps
+check "bench --steps --json times both training steps" sh -c \
+  "'$lq' bench --steps --quick --threads 1 --json > '$tmp/b.json' && grep -q '\"lqvae\"' '$tmp/b.json' && grep -q '\"classifier-A\"' '$tmp/b.json' && ! grep -q '\"attacks\"' '$tmp/b.json'"
 if have_mnist; then
   check "train lqvae writes a checkpoint and weights" \
     "$lq" train lqvae --data mnist --config compact --steps 2 \
@@ -65,9 +68,15 @@ if have_mnist; then
   check "eval --defense defensegan purifies with it" says "purified (Defense-GAN)" \
     "$lq" eval --data mnist --n 2 --defense defensegan --gan-file "$tmp/gan.safetensors" \
       --gan-L 2 --gan-R 2
+  # FGSM's L2 differs from image to image: images 1–3 in one run = image 1 + images 2–3 (--skip 1),
+  # and image 2 alone is not image 1.
+  l2 () { "$lq" eval --data mnist --defense none --attack fgsm --json "$@" | sed -n 's/.*"mean_l2" : \([0-9.e+-]*\).*/\1/p'; }
+  check "eval --skip starts after the skipped images" sh -c "awk -v a=$(l2 --n 3) -v b=$(l2 --n 1) \
+    -v c=$(l2 --n 2 --skip 1) -v d=$(l2 --n 1 --skip 1) \
+    'BEGIN { e = 3 * a - b - 2 * c; exit !(e < 1e-3 && e > -1e-3 && (b - d > 1e-3 || d - b > 1e-3)) }'"
 else
   for d in "train lqvae" "resume" "encode" "purify" "index range" "train defensegan" \
-           "eval defensegan"; do
+           "eval defensegan" "eval --skip"; do
     n=$((n + 1))
     echo "ok $n $d # SKIP MNIST is not imported (lq data import)"
   done
