@@ -117,6 +117,78 @@ im2col_stride2 (const LqConvGeom *g, const float *x, int n, float *col)
   g_free (even);
 }
 
+/* d[k] += s[k] for a short row (an output row of the small layers): 4-float vector adds, then the
+ * remainder one at a time; unrolled by hand for rows of up to 16 (a loop is not vectorised here). */
+static inline void
+add_short (float *restrict d, const float *restrict s, int n)
+{
+  typedef float v4 __attribute__ ((vector_size (16), aligned (4), may_alias));
+  int k = 0;
+  if (n <= 16)
+    {
+      if (n >= 4)
+        *(v4 *) d += *(const v4 *) s, k = 4;
+      if (n >= 8)
+        *(v4 *) (d + 4) += *(const v4 *) (s + 4), k = 8;
+      if (n >= 12)
+        *(v4 *) (d + 8) += *(const v4 *) (s + 8), k = 12;
+      if (n >= 16)
+        *(v4 *) (d + 12) += *(const v4 *) (s + 12), k = 16;
+    }
+  for (; k < n; k++)
+    d[k] += s[k];
+}
+
+/* The adjoint of im2col_stride2: the taps are summed into the even and odd columns of a zeroed,
+ * padded plane, where each tap row is a contiguous add (the stride-2 scatter-add it replaces was a
+ * quarter of a DeepFool run at batch 256), then the plane is added into the image. Each element
+ * still receives its taps in (i, j) order, but summed apart from what x held before. */
+static void
+col2im_stride2 (const LqConvGeom *g, const float *col, int n, float *x)
+{
+  const int OH = g->OH, OW = g->OW, H = g->H, W = g->W, kw = g->kw;
+  const size_t ohw = (size_t) OH * OW, ncols = (size_t) n * ohw, plane = (size_t) H * W;
+  const int half = (2 * (OW - 1) + kw + 1) / 2;
+  float *even = g_new (float, 2 * (size_t) H * half), *odd = even + (size_t) H * half;
+  for (int c = 0; c < g->C; c++)
+    for (int s = 0; s < n; s++)
+      {
+        memset (even, 0, 2 * (size_t) H * half * sizeof (float));
+        for (int i = 0; i < g->kh; i++)
+          {
+            const float *rows = col + (size_t) (c * g->kh + i) * kw * ncols + s * ohw;
+            for (int oy = 0; oy < OH; oy++)
+              {
+                const int y = 2 * oy - g->pt + i;
+                if (y < 0 || y >= H)
+                  continue;
+                for (int j = 0; j < kw; j++)
+                  add_short (((j & 1) ? odd : even) + (size_t) y * half + j / 2,
+                             rows + j * ncols + (size_t) oy * OW, OW);
+              }
+          }
+        float *img = x + ((size_t) s * g->C + c) * plane;
+        const int t0 = (g->pl + 1) / 2, t1 = MIN (half, (W + g->pl) / 2); /* 0 ≤ 2t − pl, 2t+1−pl < W */
+        for (int y = 0; y < H; y++)
+          {
+            float *row = img + (size_t) y * W;
+            const float *e = even + (size_t) y * half, *o = odd + (size_t) y * half;
+            for (int t = 0; t < half; t++)
+              if (t < t0 || t >= t1)
+                {
+                  const int xe = 2 * t - g->pl, xo = xe + 1;
+                  if (xe >= 0 && xe < W)
+                    row[xe] += e[t];
+                  if (xo >= 0 && xo < W)
+                    row[xo] += o[t];
+                }
+            for (int t = t0; t < t1; t++)
+              row[2 * t - g->pl] += e[t], row[2 * t + 1 - g->pl] += o[t];
+          }
+      }
+  g_free (even);
+}
+
 void
 lq_im2col (const LqConvGeom *g, const float *x, int n, float *col)
 {
@@ -187,6 +259,11 @@ lq_col2im (const LqConvGeom *g, const float *col, int n, float *x)
 {
   const int OH = g->OH, OW = g->OW, st = g->stride;
   const size_t ohw = (size_t) OH * OW, ncols = (size_t) n * ohw, plane = (size_t) g->H * g->W;
+  if (st == 2)
+    {
+      col2im_stride2 (g, col, n, x);
+      return;
+    }
   for (int c = 0; c < g->C; c++)
     for (int i = 0; i < g->kh; i++)
       {
