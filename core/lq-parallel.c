@@ -2,13 +2,16 @@
  *
  * The kernels it serves take a millisecond or more at training batch sizes, so one futex wake and
  * one wait per call cost little; creating threads per call, or OpenMP (whose idle threads spin and
- * would steal the core OpenBLAS's threads need right after), would cost more. */
+ * would steal the core OpenBLAS's threads need right after), would cost more. POSIX locks rather
+ * than GMutex, which is a bare futex that ThreadSanitizer cannot follow. */
 #include "lq-parallel.h"
 #include "lq-gemm.h"
+#include <pthread.h>
 
-static GMutex pool_owner; /* held by the one caller whose parts the helpers run */
-static GMutex lock;       /* guards everything below */
-static GCond wake, done;
+static pthread_mutex_t pool_owner = PTHREAD_MUTEX_INITIALIZER; /* held by the caller whose parts
+                                                                  the helpers run */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;       /* guards everything below */
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER, done = PTHREAD_COND_INITIALIZER;
 static GThread *helpers[LQ_PARALLEL_MAX];
 static int n_helpers;
 static guint64 generation; /* bumped for every job */
@@ -21,22 +24,22 @@ helper_main (gpointer p)
 {
   const int part = GPOINTER_TO_INT (p);
   guint64 seen = 0;
-  g_mutex_lock (&lock);
+  pthread_mutex_lock (&lock);
   for (;;)
     {
       while (generation == seen)
-        g_cond_wait (&wake, &lock);
+        pthread_cond_wait (&wake, &lock);
       seen = generation;
       if (part >= job_parts)
         continue;
       LqParallelFn fn = job_fn;
       void *data = job_data;
       int parts = job_parts;
-      g_mutex_unlock (&lock);
+      pthread_mutex_unlock (&lock);
       fn (part, parts, data);
-      g_mutex_lock (&lock);
+      pthread_mutex_lock (&lock);
       if (--pending == 0)
-        g_cond_signal (&done);
+        pthread_cond_signal (&done);
     }
   return NULL;
 }
@@ -45,13 +48,13 @@ void
 lq_parallel_run (int parts, LqParallelFn fn, void *data)
 {
   parts = CLAMP (parts, 1, LQ_PARALLEL_MAX);
-  if (parts == 1 || !g_mutex_trylock (&pool_owner))
+  if (parts == 1 || pthread_mutex_trylock (&pool_owner) != 0)
     {
       for (int p = 0; p < parts; p++)
         fn (p, parts, data);
       return;
     }
-  g_mutex_lock (&lock);
+  pthread_mutex_lock (&lock);
   while (n_helpers < parts - 1)
     {
       n_helpers++; /* helper i runs part i; helpers are never joined (they sleep until exit) */
@@ -59,16 +62,16 @@ lq_parallel_run (int parts, LqParallelFn fn, void *data)
     }
   job_fn = fn, job_data = data, job_parts = parts, pending = parts - 1;
   generation++;
-  g_cond_broadcast (&wake);
-  g_mutex_unlock (&lock);
+  pthread_cond_broadcast (&wake);
+  pthread_mutex_unlock (&lock);
 
   fn (0, parts, data);
 
-  g_mutex_lock (&lock);
+  pthread_mutex_lock (&lock);
   while (pending > 0)
-    g_cond_wait (&done, &lock);
-  g_mutex_unlock (&lock);
-  g_mutex_unlock (&pool_owner);
+    pthread_cond_wait (&done, &lock);
+  pthread_mutex_unlock (&lock);
+  pthread_mutex_unlock (&pool_owner);
 }
 
 int
