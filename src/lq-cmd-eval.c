@@ -45,7 +45,7 @@ print_json (const LqEvalTotals *t, const char *data, const char *model, const ch
           json_builder_set_member_name (b, "encoder_grad_norm");
           json_builder_add_double_value (b, t->grad_norm);
           json_builder_set_member_name (b, "noise_bit_flip_fraction");
-          json_builder_add_double_value (b, t->noise_bits);
+          json_builder_add_double_value (b, t->noise_bits / t->n);
         }
       json_builder_set_member_name (b, "purify_ms_per_image");
       json_builder_add_double_value (b, 1e3 * t->purify_seconds / t->n);

@@ -36,7 +36,7 @@ says () { # text, command…: the command's output contains the text
 }
 have_mnist () { "$lq" data info 2>/dev/null | grep -q "MNIST: installed"; }
 
-echo "1..17"
+echo "1..18"
 check "no command is a usage error" exits 2 "$lq"
 check "an unknown command is a usage error" exits 2 "$lq" frobnicate
 check "an unknown data set is named" says "unknown" "$lq" eval --data cifar --defense none
@@ -74,9 +74,14 @@ if have_mnist; then
   check "eval --skip starts after the skipped images" sh -c "awk -v a=$(l2 --n 3) -v b=$(l2 --n 1) \
     -v c=$(l2 --n 2 --skip 1) -v d=$(l2 --n 1 --skip 1) \
     'BEGIN { e = 3 * a - b - 2 * c; exit !(e < 1e-3 && e > -1e-3 && (b - d > 1e-3 || d - b > 1e-3)) }'"
+  # The JSON's fractions are fractions: the noise bit-flip figure matches the text's percentage.
+  check "eval --json gives the noise bit flips as the text's fraction" sh -c \
+    "pct=\$('$lq' eval --data mnist --n 50 | sed -n 's/.*bits flipped by N(0, 0.05²) *\\([0-9.]*\\) %.*/\\1/p'); \
+     frac=\$('$lq' eval --data mnist --n 50 --json | sed -n 's/.*\"noise_bit_flip_fraction\" : \\([0-9.e+-]*\\).*/\\1/p'); \
+     awk -v p=\"\$pct\" -v f=\"\$frac\" 'BEGIN { d = 100 * f - p; exit !(p != \"\" && f != \"\" && d < 0.006 && d > -0.006) }'"
 else
   for d in "train lqvae" "resume" "encode" "purify" "index range" "train defensegan" \
-           "eval defensegan" "eval --skip"; do
+           "eval defensegan" "eval --skip" "eval --json fractions"; do
     n=$((n + 1))
     echo "ok $n $d # SKIP MNIST is not imported (lq data import)"
   done
