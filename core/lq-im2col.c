@@ -230,7 +230,7 @@ lq_im2col (const LqConvGeom *g, const float *x, int n, float *col)
                         const float *srow = img + (size_t) (oy - g->pt + i) * g->W;
                         const int off = j - g->pl;
                         if (xlo == 0 && xhi == OW)
-                          memcpy (d, srow + off, OW * sizeof (float));
+                          copy_short (d, srow + off, OW);
                         else
                           for (int ox = 0; ox < OW; ox++)
                             d[ox] = (ox >= xlo && ox < xhi) ? srow[ox + off] : 0.0f;
