@@ -2,11 +2,13 @@
  *
  * im2col/col2im: the column matrix is written (read) row by row — one row per kernel tap (c, i, j),
  * n·OH·OW long — so the stores (loads) stream sequentially; the valid output range of each tap is
- * computed once, so the inner loops are plain copies or adds without bounds tests (contiguous for
- * stride 1, strided for stride 2, both vectorised by the compiler) and the zero padding is filled
- * by separate short loops. col2im adds the taps of an element in (i, j) order as the naive loop
- * does, so its sums are bit-identical to it. (Measured at batch 64 on the LQ-VAE shapes: 1.5–2×
- * faster than the per-element bounds-tested loop, which also missed the memcpy path on padded rows.)
+ * computed once, so the inner loops are plain copies or adds without bounds tests and the zero
+ * padding is filled by separate short loops. Stride 2 goes through the even and odd columns of
+ * each padded input plane instead (im2col_stride2, col2im_stride2), where every tap row is
+ * contiguous. col2im adds the taps of an element in (i, j) order as the naive loop does; at
+ * stride 1 its sums are bit-identical to it, at stride 2 the taps are summed before being added to
+ * what the element held. (Measured at batch 64 on the LQ-VAE shapes: 1.5–2× faster than the
+ * per-element bounds-tested loop, which also missed the memcpy path on padded rows.)
  */
 #include "lq-im2col.h"
 #include "lq-gemm.h"
