@@ -7,11 +7,17 @@
 
 typedef struct {
   const LqConvGeom *g;
-  int n, M;
+  int n, M, K, hw; /* K column rows, hw columns per sample */
   const float *img, *map, *A, *bias;
   float *out, *col, *gb;
   float *partial; /* outer with several parts: [parts][M·K + M] */
 } ThinPass;
+
+static int
+rows (const LqConvGeom *g)
+{
+  return g->C * g->kh * g->kw;
+}
 
 static size_t
 img_size (const LqConvGeom *g)
@@ -26,7 +32,7 @@ part_range (const ThinPass *t, int part, int parts, int *lo, int *n, float **col
   int hi;
   lq_parallel_range (t->n, part, parts, lo, &hi);
   *n = hi - *lo;
-  *col = t->col + (size_t) t->g->C * t->g->kh * t->g->kw * *lo * t->g->OH * t->g->OW;
+  *col = t->col + (size_t) t->K * *lo * t->hw;
   return *n > 0;
 }
 
@@ -34,27 +40,25 @@ static void
 expand_part (int part, int parts, void *data)
 {
   const ThinPass *t = data;
-  const int K = t->g->C * t->g->kh * t->g->kw, hw = t->g->OH * t->g->OW;
   int lo, n;
   float *col;
   if (!part_range (t, part, parts, &lo, &n, &col))
     return;
   lq_im2col (t->g, t->img + lo * img_size (t->g), n, col);
-  lq_thin_expand (n, t->M, K, hw, t->A, K, col, t->bias, t->out + (size_t) lo * t->M * hw);
+  lq_thin_expand (n, t->M, t->K, t->hw, t->A, t->K, col, t->bias, t->out + (size_t) lo * t->M * t->hw);
 }
 
 static void
 reduce_part (int part, int parts, void *data)
 {
   const ThinPass *t = data;
-  const int K = t->g->C * t->g->kh * t->g->kw, hw = t->g->OH * t->g->OW;
   const size_t plane = (size_t) t->g->H * t->g->W;
   int lo, n;
   float *col;
   if (!part_range (t, part, parts, &lo, &n, &col))
     return;
   float *img = t->out + lo * img_size (t->g);
-  lq_thin_reduce (n, t->M, K, hw, t->A, K, t->map + (size_t) lo * t->M * hw, col);
+  lq_thin_reduce (n, t->M, t->K, t->hw, t->A, t->K, t->map + (size_t) lo * t->M * t->hw, col);
   if (t->bias == NULL) /* col2im adds: start from zero (or the base), while it stays in cache */
     memset (img, 0, n * img_size (t->g) * sizeof (float));
   else
@@ -72,7 +76,6 @@ static void
 outer_part (int part, int parts, void *data)
 {
   const ThinPass *t = data;
-  const int K = t->g->C * t->g->kh * t->g->kw, hw = t->g->OH * t->g->OW;
   int lo, n;
   float *col;
   if (!part_range (t, part, parts, &lo, &n, &col))
@@ -80,18 +83,19 @@ outer_part (int part, int parts, void *data)
   float *G = t->out, *gb = t->gb; /* one part: straight into the caller's sums */
   if (t->partial)
     {
-      G = t->partial + (size_t) part * (t->M * K + t->M);
-      gb = t->gb ? G + (size_t) t->M * K : NULL;
+      G = t->partial + (size_t) part * (t->M * t->K + t->M);
+      gb = t->gb ? G + (size_t) t->M * t->K : NULL;
     }
   lq_im2col (t->g, t->img + lo * img_size (t->g), n, col);
-  lq_thin_outer (n, t->M, K, hw, t->map + (size_t) lo * t->M * hw, col, G, K, gb);
+  lq_thin_outer (n, t->M, t->K, t->hw, t->map + (size_t) lo * t->M * t->hw, col, G, t->K, gb);
 }
 
 void
 lq_thin_unfold_expand (const LqConvGeom *g, int n, const float *img, int M, const float *A,
                        const float *bias, float *map, float *col)
 {
-  ThinPass t = { .g = g, .n = n, .M = M, .img = img, .A = A, .bias = bias, .out = map, .col = col };
+  ThinPass t = { .g = g, .n = n, .M = M, .K = rows (g), .hw = g->OH * g->OW, .img = img, .A = A,
+                 .bias = bias, .out = map, .col = col };
   lq_parallel_run (lq_parallel_parts (n), expand_part, &t);
 }
 
@@ -99,7 +103,8 @@ void
 lq_thin_reduce_fold (const LqConvGeom *g, int n, const float *map, int M, const float *A,
                      const float *base, float *img, float *col)
 {
-  ThinPass t = { .g = g, .n = n, .M = M, .map = map, .A = A, .bias = base, .out = img, .col = col };
+  ThinPass t = { .g = g, .n = n, .M = M, .K = rows (g), .hw = g->OH * g->OW, .map = map, .A = A,
+                 .bias = base, .out = img, .col = col };
   lq_parallel_run (lq_parallel_parts (n), reduce_part, &t);
 }
 
@@ -107,9 +112,10 @@ void
 lq_thin_unfold_outer (const LqConvGeom *g, int n, const float *img, int M, const float *map,
                       float *G, float *gb, float *col)
 {
-  const int K = g->C * g->kh * g->kw, parts = lq_parallel_parts (n);
+  const int K = rows (g), parts = lq_parallel_parts (n);
   const size_t per = (size_t) M * K + M;
-  ThinPass t = { .g = g, .n = n, .M = M, .img = img, .map = map, .out = G, .gb = gb, .col = col };
+  ThinPass t = { .g = g, .n = n, .M = M, .K = K, .hw = g->OH * g->OW, .img = img, .map = map,
+                 .out = G, .gb = gb, .col = col };
   if (parts > 1)
     t.partial = g_new0 (float, parts * per);
   lq_parallel_run (parts, outer_part, &t);
