@@ -592,7 +592,6 @@ print_text_engine (const BenchReport *r)
 static void
 print_text_steps (const BenchReport *r)
 {
-
   printf ("Training steps at batch %d:\n", BENCH_BATCH);
   printf ("  LQ-VAE (paper config, 3 nets + penalty + 3 RMSProp): %7.1f ms  %7.1f images/s\n",
           1e3 * r->vae_step_s, BENCH_BATCH / r->vae_step_s);
@@ -714,7 +713,6 @@ json_engine (JsonBuilder *b, const BenchReport *r)
 static void
 json_steps (JsonBuilder *b, const BenchReport *r)
 {
-
   json_builder_set_member_name (b, "training");
   json_builder_begin_array (b);
   const char *names[] = { "lqvae", "classifier-A" };

@@ -164,9 +164,9 @@ lq_cmd_eval (int argc, char **argv)
       fprintf (stderr, "lq: --batch must be positive\n");
       return 2;
     }
-  if (skip < 0)
+  if (skip < 0 || (n > 0 && skip > G_MAXINT - n))
     {
-      fprintf (stderr, "lq: --skip must not be negative\n");
+      fprintf (stderr, "lq: --skip must be from 0 to the size of the test split\n");
       return 2;
     }
 
