@@ -1,9 +1,10 @@
 /* lq-gui-test-util.h: what the explorer's GUI test programs share — running the main loop until
- * the window is idle, and the application their windows belong to (header-only: each test is
- * its own executable). */
+ * the window is idle, the application their windows belong to, and a widget's rendered pixels
+ * (header-only: each test is its own executable). */
 #pragma once
 #include <gtk/gtk.h>
 #include "lq-explorer-application.h"
+#include "lq-explorer-render.h"
 #include "lq-explorer-window.h"
 #include "lq-gemm.h"
 
@@ -79,4 +80,17 @@ lq_test_app_free (GtkApplication *app)
 {
   g_application_release (G_APPLICATION (app));
   g_object_unref (app);
+}
+
+/* A widget as rendered, as 32-bit pixels (row-major, *w × *h; free with g_free). */
+static inline guint32 *
+lq_test_render_pixels (GtkWidget *widget, int *w, int *h)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) t = lq_explorer_render_widget (widget, &error);
+  g_assert_no_error (error);
+  *w = gdk_texture_get_width (t), *h = gdk_texture_get_height (t);
+  guint32 *px = g_new (guint32, (gsize) *w * *h);
+  gdk_texture_download (t, (guint8 *) px, (gsize) *w * 4);
+  return px;
 }

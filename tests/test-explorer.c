@@ -116,12 +116,8 @@ assert_panels_match_core (LqExplorerWindow *win)
 static double
 ink_fraction (GtkWidget *w, int x0, int y0, int x1, int y1)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GdkTexture) t = lq_explorer_render_widget (w, &error);
-  g_assert_no_error (error);
-  int tw = gdk_texture_get_width (t), th = gdk_texture_get_height (t);
-  g_autofree guint32 *px = g_new (guint32, (gsize) tw * th);
-  gdk_texture_download (t, (guint8 *) px, (gsize) tw * 4);
+  int tw, th;
+  g_autofree guint32 *px = lq_test_render_pixels (w, &tw, &th);
   x1 = x1 < 0 ? tw : MIN (x1, tw);
   y1 = y1 < 0 ? th : MIN (y1, th);
   guint32 bg = px[0];
