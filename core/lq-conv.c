@@ -120,7 +120,8 @@ conv_adjoint (LqConv *c, float *dx, const float *dy, const float *x, int batch, 
       if (thin)
         {
           if (dW)
-            lq_thin_unfold_outer (&c->g, n, x + (size_t) s0 * l->in_size, M, dys, dW, db, col);
+            lq_thin_unfold_outer (&c->g, n, x + (size_t) s0 * l->in_size, M, dys, dW, db, NULL, NULL,
+                                  col);
           else if (db)
             for (int m = 0; m < M; m++)
               {

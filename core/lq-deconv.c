@@ -135,9 +135,9 @@ deconv_adjoint (LqDeconv *d, float *dx, const float *dy, const float *x, int bat
         continue;
       if (thin)
         {
-          if (dW)
-            lq_thin_unfold_outer (&d->g, n, dys, Cin, xs, dW, NULL, col);
-          if (dx)
+          if (dW) /* dy is unfolded once for both gradients */
+            lq_thin_unfold_outer (&d->g, n, dys, Cin, xs, dW, NULL, dx ? W : NULL, dxs, col);
+          else
             lq_thin_unfold_expand (&d->g, n, dys, Cin, W, NULL, dxs, col);
           continue;
         }

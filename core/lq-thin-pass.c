@@ -10,6 +10,7 @@ typedef struct {
   int n, M, K, hw; /* K column rows, hw columns per sample */
   const float *img, *map, *A, *bias;
   float *out, *col, *gb;
+  float *expanded; /* outer: where A · columns goes, when A is set */
   float *partial; /* outer with several parts: [parts][M·K + M] */
 } ThinPass;
 
@@ -88,6 +89,9 @@ outer_part (int part, int parts, void *data)
     }
   lq_im2col (t->g, t->img + lo * img_size (t->g), n, col);
   lq_thin_outer (n, t->M, t->K, t->hw, t->map + (size_t) lo * t->M * t->hw, col, G, t->K, gb);
+  if (t->A)
+    lq_thin_expand (n, t->M, t->K, t->hw, t->A, t->K, col, NULL,
+                    t->expanded + (size_t) lo * t->M * t->hw);
 }
 
 void
@@ -110,12 +114,12 @@ lq_thin_reduce_fold (const LqConvGeom *g, int n, const float *map, int M, const 
 
 void
 lq_thin_unfold_outer (const LqConvGeom *g, int n, const float *img, int M, const float *map,
-                      float *G, float *gb, float *col)
+                      float *G, float *gb, const float *A, float *expanded, float *col)
 {
   const int K = rows (g), parts = lq_parallel_parts (n);
   const size_t per = (size_t) M * K + M;
   ThinPass t = { .g = g, .n = n, .M = M, .K = K, .hw = g->OH * g->OW, .img = img, .map = map,
-                 .out = G, .gb = gb, .col = col };
+                 .A = A, .out = G, .gb = gb, .expanded = expanded, .col = col };
   if (parts > 1)
     t.partial = g_new0 (float, parts * per);
   lq_parallel_run (parts, outer_part, &t);

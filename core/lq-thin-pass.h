@@ -22,6 +22,8 @@ void lq_thin_reduce_fold (const LqConvGeom *g, int n, const float *map, int M, c
 /* G[m][k] += Σ_s (map[s] · unfold(img[s])ᵀ)[m][k], and gb[m] += Σ_s Σ_p map[s][m][p] when gb is
  * not NULL (the weight and bias gradients). With more than one part, each part sums its samples
  * apart and the parts are added in order, so the bits depend on the thread count (fixed for a
- * fixed thread count). */
+ * fixed thread count). When A is not NULL, also expanded[s] = A · unfold(img[s]) from the same
+ * columns (a transposed convolution's input gradient unfolds the tensor its weight gradient
+ * does). */
 void lq_thin_unfold_outer (const LqConvGeom *g, int n, const float *img, int M, const float *map,
-                           float *G, float *gb, float *col);
+                           float *G, float *gb, const float *A, float *expanded, float *col);
