@@ -4,11 +4,14 @@
  * [M][n·OH·OW]; the bias is added while permuting back to NCHW, and the bias gradient is summed
  * from the permuted gradient, so neither costs a pass of its own. A layer with few column rows
  * (K ≤ LQ_THIN_MAX_ROWS: a first layer on one channel) skips GEMM and permutes for the thin
- * kernels of lq-im2col.h. */
+ * kernels of lq-im2col.h. A sample whose output gradient is mostly zero (behind a ReLU) gets its
+ * input gradient from the nonzeros alone (lq-sparse-adjoint.h). */
 #include "lq-layer.h"
 #include "lq-error.h"
 #include "lq-gemm.h"
 #include "lq-im2col.h"
+#include "lq-parallel.h"
+#include "lq-sparse-adjoint.h"
 #include "lq-thin-pass.h"
 #include <math.h>
 #include <string.h>
@@ -18,8 +21,8 @@ typedef struct {
   int out_channels, kh, kw, stride, pt, pl, pb, pr;
   gboolean tf_same;        /* padding computed from the input size, TensorFlow's rule */
   LqConvGeom g;
-  float *col, *tmp;        /* work buffers, reused across calls */
-  size_t col_cap, tmp_cap;
+  float *col, *tmp, *patch; /* work buffers, reused across calls */
+  size_t col_cap, tmp_cap, patch_cap;
 } LqConv;
 
 static gboolean
@@ -101,6 +104,50 @@ conv_tangent (LqLayer *l, float *ry, const float *rx, const float *x, const floa
   conv_apply ((LqConv *) l, ry, rx, batch, NULL);
 }
 
+/* dx (zeroed) += col2im (Wᵀ dy) for n samples, dy given channel-major in tmp [M][n·OH·OW]. */
+static void
+conv_input_grad_gemm (LqConv *c, float *dx, const float *tmp, float *col, int n)
+{
+  const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
+  lq_gemm (TRUE, FALSE, K, n * ohw, M, 1.0f, c->parent.params[0].value->data, K, tmp, n * ohw,
+           0.0f, col, n * ohw);
+  lq_col2im (&c->g, col, n, dx);
+}
+
+/* Samples whose output gradient is mostly zero (behind a ReLU) take their input gradient from its
+ * nonzeros (lq-sparse-adjoint.h); when there are any, the other samples of the batch go through
+ * GEMM + col2im one by one here. The choice is made per sample, so a sample's input gradient does
+ * not depend on the batch it came in. FALSE, with nothing done, when no sample is sparse. */
+static gboolean
+conv_input_grad_sparse (LqConv *c, float *dx, const float *dy, int batch)
+{
+  LqLayer *l = &c->parent;
+  const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
+  const size_t limit = (size_t) (LQ_SPARSE_MAX_DENSITY * (double) l->out_size);
+  gboolean *sparse = g_new (gboolean, batch);
+  int n_sparse = 0;
+  for (int s = 0; s < batch; s++)
+    n_sparse += sparse[s] = lq_count_nonzero (dy + (size_t) s * l->out_size, l->out_size) <= limit;
+  if (n_sparse > 0)
+    {
+      float *patches = lq_floats_reserve (&c->patch, &c->patch_cap, (size_t) LQ_PARALLEL_MAX * K);
+      float *col = lq_floats_reserve (&c->col, &c->col_cap, (size_t) K * ohw);
+      float *tmp = lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * ohw);
+      lq_conv_adjoint_sparse_batch (&c->g, batch, dy, M, l->params[0].value->data, sparse, dx,
+                                    patches);
+      for (int s = 0; s < batch; s++)
+        if (!sparse[s])
+          {
+            float *dxs = dx + (size_t) s * l->in_size;
+            memset (dxs, 0, l->in_size * sizeof (float));
+            lq_nchw_to_cnhw (tmp, dy + (size_t) s * l->out_size, 1, M, ohw);
+            conv_input_grad_gemm (c, dxs, tmp, col, 1);
+          }
+    }
+  g_free (sparse);
+  return n_sparse > 0;
+}
+
 /* dx = Wᵀ dy (when dx); dW += dy xᵀ (when dW); db += Σ dy (when db). */
 static void
 conv_adjoint (LqConv *c, float *dx, const float *dy, const float *x, int batch, float *dW, float *db)
@@ -109,6 +156,12 @@ conv_adjoint (LqConv *c, float *dx, const float *dy, const float *x, int batch, 
   const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
   const float *W = l->params[0].value->data;
   const gboolean thin = conv_thin (c);
+  if (dx && !thin && conv_input_grad_sparse (c, dx, dy, batch))
+    {
+      dx = NULL;
+      if (!dW && !db)
+        return;
+    }
   const int chunk = lq_im2col_chunk (K, ohw, batch);
   float *col = lq_floats_reserve (&c->col, &c->col_cap, (size_t) K * chunk * ohw);
   float *tmp = thin ? NULL : lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * chunk * ohw);
@@ -146,10 +199,7 @@ conv_adjoint (LqConv *c, float *dx, const float *dy, const float *x, int batch, 
         for (int m = 0; m < M; m++)
           db[m] += (float) lq_sum_f32 (tmp + (size_t) m * n * ohw, (size_t) n * ohw);
       if (dxs)
-        {
-          lq_gemm (TRUE, FALSE, K, n * ohw, M, 1.0f, W, K, tmp, n * ohw, 0.0f, col, n * ohw);
-          lq_col2im (&c->g, col, n, dxs);
-        }
+        conv_input_grad_gemm (c, dxs, tmp, col, n);
     }
 }
 
@@ -180,6 +230,7 @@ conv_finalize (LqLayer *l)
   LqConv *c = (LqConv *) l;
   lq_floats_free (c->col);
   lq_floats_free (c->tmp);
+  lq_floats_free (c->patch);
 }
 
 static const LqLayerClass conv_class = {

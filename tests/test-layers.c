@@ -35,6 +35,7 @@
 #include "lq-layer.h"
 #include "lq-net.h"
 #include "lq-rng.h"
+#include "lq-sparse-adjoint.h"
 
 #define TOL_FD 2e-3
 #define TOL_SAME 1e-5
@@ -403,6 +404,53 @@ test_dense (void)
   check_contracts (l, B, KIND_LINEAR, &rng);
 }
 
+/* Output gradients with few nonzeros (behind a ReLU) take the rows of W they select
+ * (lq_dense_adjoint_sparse, bit for bit); with many, the GEMM. Both match the naive Wᵀ dy. */
+static void
+test_dense_sparse (void)
+{
+  LqRng rng;
+  lq_rng_seed (&rng, 13);
+  g_autoptr (LqLayer) l = lq_dense_new ("fc", 40);
+  setup_layer (l, 24, 1, 1);
+  randomize_params (l, &rng);
+  const int B = 2, M = 40, K = 24;
+  const float *W = l->params[0].value->data;
+  float *x = lq_floats_new (B * K), *y = lq_floats_new (B * M), *dy = lq_floats_new (B * M);
+  float *dx = lq_floats_new (B * K), *ref = lq_floats_new (B * K), *one = lq_floats_new (K);
+  fill_uniform (&rng, x, B * K, -1, 1);
+  l->klass->forward (l, y, x, B);
+  for (int every = 7; every >= 1; every -= 6) /* 12 nonzeros of 80 (sparse), then all (GEMM) */
+    {
+      fill_uniform (&rng, dy, B * M, -1, 1);
+      for (int i = 0; i < B * M; i++)
+        if (i % every != 0)
+          dy[i] = 0.0f;
+      l->klass->backward (l, dx, dy, x, y, B, FALSE);
+      for (int n = 0; n < B; n++)
+        for (int k = 0; k < K; k++)
+          {
+            double acc = 0;
+            for (int m = 0; m < M; m++)
+              acc += (double) W[m * K + k] * dy[n * M + m];
+            ref[n * K + k] = (float) acc;
+          }
+      assert_close ("dense dx vs naive", dx, ref, B * K, 1e-5);
+      if (lq_count_nonzero (dy, B * M) < M / 2)
+        for (int n = 0; n < B; n++)
+          {
+            lq_dense_adjoint_sparse (M, K, dy + n * M, W, one);
+            g_assert_true (memcmp (one, dx + n * K, K * sizeof (float)) == 0);
+          }
+    }
+  lq_floats_free (x);
+  lq_floats_free (y);
+  lq_floats_free (dy);
+  lq_floats_free (dx);
+  lq_floats_free (ref);
+  lq_floats_free (one);
+}
+
 /* ---------- conv2d ---------- */
 
 typedef struct {
@@ -422,6 +470,7 @@ static const ConvCase conv_cases[] = {
   { "6x6-s2-valid", 1, 12, 11, 2, 6, 6, 2, 2, 0, 0, 0, 0, 2 },
   { "5x5-s1-valid", 2, 6, 7, 2, 5, 5, 1, 2, 0, 0, 0, 0, 3 },
   { "3x2-s3-explicit-asym", 2, 8, 7, 3, 3, 2, 3, 0, 1, 2, 0, 3, 2 },
+  { "3x2-s3-explicit-asym-4ch", 4, 8, 7, 3, 3, 2, 3, 0, 1, 2, 0, 3, 2 },
   { "1x1-s1", 3, 4, 5, 2, 1, 1, 1, 0, 0, 0, 0, 0, 2 },
   { "4x4-s2-pad1", 2, 8, 8, 2, 4, 4, 2, 0, 1, 1, 1, 1, 2 },
   /* one input channel: the thin kernels (K ≤ LQ_THIN_MAX_ROWS), batches split over threads */
@@ -511,6 +560,84 @@ test_conv (gconstpointer data)
 
   check_gradients (l, B, KIND_LINEAR, 1e-2, &rng);
   check_contracts (l, B, KIND_LINEAR, &rng);
+}
+
+/* dx[n][c][iy][ix] = Σ W[o][c][i][j] dy[n][o][oy][ox] over the taps that reach (iy, ix), in double. */
+static void
+conv_adjoint_naive (const LqLayer *l, int B, int cin, int h, int w, int cout, int kh, int kw, int s,
+                    int pt, int pl, int oh, int ow, const float *dy, float *dx)
+{
+  const float *W = l->params[0].value->data;
+  double *acc = g_new0 (double, (size_t) B * cin * h * w);
+  for (int n = 0; n < B; n++)
+    for (int o = 0; o < cout; o++)
+      for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++)
+          for (int c = 0; c < cin; c++)
+            for (int i = 0; i < kh; i++)
+              for (int j = 0; j < kw; j++)
+                {
+                  int iy = oy * s - pt + i, ix = ox * s - pl + j;
+                  if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                    acc[((n * cin + c) * h + iy) * w + ix] +=
+                      (double) W[((o * cin + c) * kh + i) * kw + j] *
+                      dy[((n * cout + o) * oh + oy) * ow + ox];
+                }
+  for (size_t i = 0; i < (size_t) B * cin * h * w; i++)
+    dx[i] = (float) acc[i];
+  g_free (acc);
+}
+
+/* A batch whose output gradients are mostly zero (sample 0: one entry in ten, as behind a ReLU),
+ * dense (sample 1) and all zero (sample 2): the sparse samples go through lq_conv_adjoint_sparse
+ * (bit for bit), the dense one through GEMM + col2im exactly as when it comes alone, and every
+ * input gradient matches the naive adjoint. */
+static void
+test_conv_sparse (gconstpointer data)
+{
+  const ConvCase *c = data;
+  LqRng rng;
+  lq_rng_seed (&rng, 12);
+  int pt, pl, oh, ow;
+  g_autoptr (LqLayer) l = conv_from_case (c, &pt, &pl, &oh, &ow);
+  setup_layer (l, c->cin, c->h, c->w);
+  randomize_params (l, &rng);
+  const int B = 3;
+  const size_t in = l->in_size, out = l->out_size;
+  float *x = lq_floats_new (B * in), *y = lq_floats_new (B * out), *dy = lq_floats_new (B * out);
+  float *dx = lq_floats_new (B * in), *ref = lq_floats_new (B * in), *one = lq_floats_new (in);
+  LqConvGeom g = { c->cin, c->h, c->w, c->kh, c->kw, c->stride, pt, pl, oh, ow };
+  float *patch = lq_floats_new ((size_t) c->cin * c->kh * c->kw);
+  fill_uniform (&rng, x, B * in, -1, 1);
+  fill_uniform (&rng, dy, B * out, -1, 1);
+  for (size_t i = 0; i < out; i++)
+    if (i % 10 != 3)
+      dy[i] = 0.0f;
+  memset (dy + 2 * out, 0, out * sizeof (float));
+  g_assert_cmpuint (lq_count_nonzero (dy, out), <=, LQ_SPARSE_MAX_DENSITY * out);
+  g_assert_cmpuint (lq_count_nonzero (dy, out), >, 0);
+
+  l->klass->forward (l, y, x, B);
+  l->klass->backward (l, dx, dy, x, y, B, FALSE);
+  conv_adjoint_naive (l, B, c->cin, c->h, c->w, c->cout, c->kh, c->kw, c->stride, pt, pl, oh, ow,
+                      dy, ref);
+  assert_close ("sparse batch dx vs naive", dx, ref, B * in, 1e-5);
+
+  lq_conv_adjoint_sparse (&g, dy, c->cout, l->params[0].value->data, one, patch);
+  g_assert_true (memcmp (one, dx, in * sizeof (float)) == 0);
+  l->klass->forward (l, y, x + in, 1);
+  l->klass->backward (l, one, dy + out, x + in, y, 1, FALSE);
+  g_assert_true (memcmp (one, dx + in, in * sizeof (float)) == 0);
+  for (size_t i = 0; i < in; i++)
+    g_assert_cmpfloat (dx[2 * in + i], ==, 0.0f);
+
+  lq_floats_free (x);
+  lq_floats_free (y);
+  lq_floats_free (dy);
+  lq_floats_free (dx);
+  lq_floats_free (ref);
+  lq_floats_free (one);
+  lq_floats_free (patch);
 }
 
 static void
@@ -1085,10 +1212,16 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/layers/dense", test_dense);
+  g_test_add_func ("/layers/dense/sparse-gradient", test_dense_sparse);
   for (guint i = 0; i < G_N_ELEMENTS (conv_cases); i++)
     {
       char *path = g_strdup_printf ("/layers/conv2d/%s", conv_cases[i].name);
       g_test_add_data_func (path, &conv_cases[i], test_conv);
+      g_free (path);
+      if (conv_cases[i].cin * conv_cases[i].kh * conv_cases[i].kw <= LQ_THIN_MAX_ROWS)
+        continue; /* the thin kernels take these whatever dy holds */
+      path = g_strdup_printf ("/layers/conv2d/sparse-gradient/%s", conv_cases[i].name);
+      g_test_add_data_func (path, &conv_cases[i], test_conv_sparse);
       g_free (path);
     }
   g_test_add_func ("/layers/conv2d/bad-shape", test_conv_bad_shape);
