@@ -10,14 +10,13 @@
  * image that is returned.
  *
  * Batching: the C − 1 gradients w_k of every still-active image come from ONE forward of the
- * active images and C − 1 backward passes through it, the one for class k with the cotangent
- * e_k − e_l on every row (the backward is linear in the cotangent, so this is ∇f_k − ∇f_l
- * directly). The forward that checks which images are still classified as their label is that
- * forward: it is redone only when some image left the active set. Replicating each image C − 1
- * times instead cost C − 1 forwards per iteration; stacking the C − 1 cotangents into one
- * backward of (C − 1)·n rows was measured too, and was no faster than C − 1 backwards of n rows
- * on classifier A (7.3 vs 6.0 ms for 9 cotangents on one image, one thread: the column buffers
- * of the wider GEMMs no longer fit the cache).
+ * active images and ONE backward pass of the C − 1 cotangents stacked (lq_target_backward_stacked;
+ * the cotangent of class k is e_k − e_l on every row, and the backward is linear in it, so this is
+ * ∇f_k − ∇f_l directly). The forward that checks which images are still classified as their label
+ * is that forward: it is redone only when some image left the active set. Behind ReLUs most of
+ * each cotangent's gradient is zero, and the layers take the sparse route of lq-sparse-adjoint.h;
+ * for one image (the explorer's case) the C − 1 stacked rows are consecutive and share its ReLU
+ * masks, so each weight row needed is loaded once for all of them (docs/PERFORMANCE.md).
  */
 #include "lq-attack-private.h"
 #include "lq-tensor.h"
@@ -81,8 +80,7 @@ lq_attack_deepfool_run (const LqAttackParams *p, LqTarget *t, const float *x, co
             dz[((size_t) r * na + j) * C + k] = 1.0f;
             dz[((size_t) r * na + j) * C + l] = -1.0f;
           }
-      for (int r = 0; r < R; r++)
-        t->backward (t, dz + (size_t) r * na * C, w + (size_t) r * na * d);
+      lq_target_backward_stacked (t, R, na, dz, w);
 
       nn = 0;
       for (int j = 0; j < na; j++)

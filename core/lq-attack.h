@@ -21,8 +21,14 @@ struct _LqTarget {
   void (*forward) (LqTarget *t, const float *x, int batch, float *logits);
   /* dx = (∂logits/∂x)ᵀ dlogits for the inputs of the last forward (same batch). */
   void (*backward) (LqTarget *t, const float *dlogits, float *dx);
+  /* The same for R cotangents at once, dlogits [R][batch][classes] → dx [R][batch][in_size];
+   * NULL when the target has no faster way than R backwards (lq_target_backward_stacked). */
+  void (*backward_stacked) (LqTarget *t, int R, const float *dlogits, float *dx);
   void (*finalize) (LqTarget *t);
 };
+
+/* R backwards through the last forward, by backward_stacked when the target has it. */
+void lq_target_backward_stacked (LqTarget *t, int R, int batch, const float *dlogits, float *dx);
 
 /* The classifier itself (borrowed; eval mode). */
 LqTarget *lq_target_new_classifier (LqNet *classifier);

@@ -10,7 +10,6 @@
 #include "lq-error.h"
 #include "lq-gemm.h"
 #include "lq-im2col.h"
-#include "lq-parallel.h"
 #include "lq-sparse-adjoint.h"
 #include "lq-thin-pass.h"
 #include <math.h>
@@ -21,8 +20,8 @@ typedef struct {
   int out_channels, kh, kw, stride, pt, pl, pb, pr;
   gboolean tf_same;        /* padding computed from the input size, TensorFlow's rule */
   LqConvGeom g;
-  float *col, *tmp, *patch; /* work buffers, reused across calls */
-  size_t col_cap, tmp_cap, patch_cap;
+  float *col, *tmp;        /* work buffers, reused across calls */
+  size_t col_cap, tmp_cap;
 } LqConv;
 
 static gboolean
@@ -130,11 +129,9 @@ conv_input_grad_sparse (LqConv *c, float *dx, const float *dy, int batch)
     n_sparse += sparse[s] = lq_count_nonzero (dy + (size_t) s * l->out_size, l->out_size) <= limit;
   if (n_sparse > 0)
     {
-      float *patches = lq_floats_reserve (&c->patch, &c->patch_cap, (size_t) LQ_PARALLEL_MAX * K);
       float *col = lq_floats_reserve (&c->col, &c->col_cap, (size_t) K * ohw);
       float *tmp = lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * ohw);
-      lq_conv_adjoint_sparse_batch (&c->g, batch, dy, M, l->params[0].value->data, sparse, dx,
-                                    patches);
+      lq_conv_adjoint_sparse (&c->g, batch, dy, M, l->params[0].value->data, sparse, dx);
       for (int s = 0; s < batch; s++)
         if (!sparse[s])
           {
@@ -230,7 +227,6 @@ conv_finalize (LqLayer *l)
   LqConv *c = (LqConv *) l;
   lq_floats_free (c->col);
   lq_floats_free (c->tmp);
-  lq_floats_free (c->patch);
 }
 
 static const LqLayerClass conv_class = {

@@ -121,7 +121,8 @@ deconv_adjoint (LqDeconv *d, float *dx, const float *dy, const float *x, int bat
   for (int s0 = 0; s0 < batch; s0 += chunk)
     {
       int n = MIN (chunk, batch - s0);
-      const float *dys = dy + (size_t) s0 * l->out_size, *xs = x + (size_t) s0 * l->in_size;
+      const float *dys = dy + (size_t) s0 * l->out_size;
+      const float *xs = dW ? x + (size_t) s0 * l->in_size : NULL; /* read for dW only */
       float *dxs = dx ? dx + (size_t) s0 * l->in_size : NULL;
       if (db)
         for (int c = 0; c < d->out_channels; c++)

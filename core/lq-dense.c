@@ -62,13 +62,10 @@ dense_backward (LqLayer *l, float *dx, const float *dy, const float *x, const fl
 {
   const int M = l->out[0], K = (int) l->in_size;
   const float *W = l->params[0].value->data;
-  /* Behind a ReLU most of dy can be zero: when the nonzeros of the whole batch are fewer than half
-   * the rows of W, adding just their rows of W reads less than the GEMM's one pass over W
-   * (lq-sparse-adjoint.h; classifier A's fc1 on one image: 37 of 128 rows). */
-  if (dx && lq_count_nonzero (dy, (size_t) batch * M) < (size_t) M / 2)
-    for (int n = 0; n < batch; n++)
-      lq_dense_adjoint_sparse (M, K, dy + (size_t) n * M, W, dx + (size_t) n * K);
-  else if (dx)
+  /* Behind a ReLU most of dy can be zero: when its nonzeros select fewer than half the rows of W,
+   * adding just those rows reads less than the GEMM's pass over W (lq-sparse-adjoint.h;
+   * classifier A's fc1 on one image: 37 of 128 rows). */
+  if (dx && !lq_dense_adjoint_sparse (batch, M, K, dy, W, dx))
     lq_gemm (FALSE, FALSE, batch, K, M, 1.0f, dy, M, W, K, 0.0f, dx, K);
   if (params)
     {

@@ -27,7 +27,8 @@ typedef struct {
   /* y[batch, out] from x[batch, in]. */
   void (*forward) (LqLayer *l, float *y, const float *x, int batch);
   /* dx[batch, in] = Jᵀ dy (dx may be NULL); with params, accumulate parameter gradients.
-   * x and y are the buffers of the last forward. */
+   * x and y are the buffers of the last forward. A layer with parameters is linear in its input
+   * and must not read x or y when params is FALSE (lq_net_backward_stacked relies on it). */
   void (*backward) (LqLayer *l, float *dx, const float *dy, const float *x, const float *y,
                     int batch, gboolean params);
   /* ry = J rx with the bias left out (NULL: not piecewise linear). */

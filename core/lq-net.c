@@ -13,6 +13,8 @@ struct _LqNet {
   size_t *act_cap, *grad_cap;
   float *tan_a, *tan_b; /* tangent ping-pong buffers */
   size_t tan_a_cap, tan_b_cap;
+  float *stk_a, *stk_b; /* lq_net_backward_stacked's ping-pong buffers */
+  size_t stk_a_cap, stk_b_cap;
   gboolean have_backward;
 };
 
@@ -48,6 +50,8 @@ lq_net_free (LqNet *net)
   free_buffers (net);
   lq_floats_free (net->tan_a);
   lq_floats_free (net->tan_b);
+  lq_floats_free (net->stk_a);
+  lq_floats_free (net->stk_b);
   g_ptr_array_unref (net->params);
   g_ptr_array_unref (net->layers);
   g_free (net);
@@ -248,6 +252,35 @@ lq_net_backward (LqNet *net, const float *dy, float *dx, gboolean params)
   if (dx)
     memcpy (dx, net->grads[0], (size_t) batch * lq_net_in_size (net) * sizeof (float));
   net->have_backward = dx != NULL;
+}
+
+void
+lq_net_backward_stacked (LqNet *net, int R, const float *dy, float *dx)
+{
+  const int L = (int) net->layers->len, batch = net->batch;
+  g_return_if_fail (batch > 0 && R > 0 && dx != NULL);
+  size_t maxsz = 0;
+  for (int i = 0; i <= L; i++)
+    maxsz = MAX (maxsz, buffer_size (net, i));
+  const size_t rows = (size_t) R * batch;
+  float *a = lq_floats_reserve (&net->stk_a, &net->stk_a_cap, rows * maxsz);
+  float *b = lq_floats_reserve (&net->stk_b, &net->stk_b_cap, rows * maxsz);
+  memcpy (a, dy, rows * buffer_size (net, L) * sizeof (float));
+  for (int i = L - 1; i >= 0; i--)
+    {
+      LqLayer *l = g_ptr_array_index (net->layers, i);
+      if (l->n_params > 0) /* linear in its input: x and y are not read without params */
+        l->klass->backward (l, b, a, net->acts[i], net->acts[i + 1], (int) rows, FALSE);
+      else
+        for (int r = 0; r < R; r++)
+          l->klass->backward (l, b + (size_t) r * batch * l->in_size,
+                              a + (size_t) r * batch * l->out_size, net->acts[i], net->acts[i + 1],
+                              batch, FALSE);
+      float *t = a;
+      a = b, b = t;
+    }
+  memcpy (dx, a, rows * lq_net_in_size (net) * sizeof (float));
+  net->have_backward = FALSE;
 }
 
 gboolean

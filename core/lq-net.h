@@ -43,6 +43,13 @@ const float *lq_net_forward (LqNet *net, const float *x, int batch);
  * lq_net_double_backward. */
 void     lq_net_backward (LqNet *net, const float *dy, float *dx, gboolean params);
 
+/* R input gradients through the last forward in one pass: dy holds R cotangents [R][batch][out],
+ * dx receives [R][batch][in] (dx[r] = Jᵀ dy[r]); no parameter gradient, and no double backward
+ * after it. Each weighted layer sees the R·batch rows at once (the sparse kernels of
+ * lq-sparse-adjoint.h then load each weight row once for the R rows of a sample); the other
+ * layers take the R blocks one by one against the forward's activations. */
+void     lq_net_backward_stacked (LqNet *net, int R, const float *dy, float *dx);
+
 /* Double backprop. After lq_net_forward (x) and lq_net_backward (u, g, …), which made g = Jᵀu,
  * accumulates ∂⟨v, g⟩/∂θ into the parameter gradients for any v of x's shape. Exact for
  * piecewise-linear nets (every layer has a tangent); fails with LQ_ERROR_UNSUPPORTED otherwise.

@@ -34,6 +34,18 @@ lq_target_free (LqTarget *t)
   g_free (t);
 }
 
+void
+lq_target_backward_stacked (LqTarget *t, int R, int batch, const float *dlogits, float *dx)
+{
+  if (t->backward_stacked)
+    {
+      t->backward_stacked (t, R, dlogits, dx);
+      return;
+    }
+  for (int r = 0; r < R; r++)
+    t->backward (t, dlogits + (size_t) r * batch * t->classes, dx + (size_t) r * batch * t->in_size);
+}
+
 /* --- the classifier itself --- */
 
 typedef struct {
@@ -57,6 +69,12 @@ classifier_backward (LqTarget *t, const float *dlogits, float *dx)
   lq_net_backward (c->net, dlogits, dx, FALSE);
 }
 
+static void
+classifier_backward_stacked (LqTarget *t, int R, const float *dlogits, float *dx)
+{
+  lq_net_backward_stacked (((ClassifierTarget *) t)->net, R, dlogits, dx);
+}
+
 LqTarget *
 lq_target_new_classifier (LqNet *classifier)
 {
@@ -68,6 +86,7 @@ lq_target_new_classifier (LqNet *classifier)
   c->parent.in_size = lq_net_in_size (classifier);
   c->parent.forward = classifier_forward;
   c->parent.backward = classifier_backward;
+  c->parent.backward_stacked = classifier_backward_stacked;
   lq_net_set_training (classifier, FALSE);
   return &c->parent;
 }

@@ -417,7 +417,7 @@ test_dense_sparse (void)
   const int B = 2, M = 40, K = 24;
   const float *W = l->params[0].value->data;
   float *x = lq_floats_new (B * K), *y = lq_floats_new (B * M), *dy = lq_floats_new (B * M);
-  float *dx = lq_floats_new (B * K), *ref = lq_floats_new (B * K), *one = lq_floats_new (K);
+  float *dx = lq_floats_new (B * K), *ref = lq_floats_new (B * K), *one2 = lq_floats_new (B * K);
   fill_uniform (&rng, x, B * K, -1, 1);
   l->klass->forward (l, y, x, B);
   for (int every = 7; every >= 1; every -= 6) /* 12 nonzeros of 80 (sparse), then all (GEMM) */
@@ -436,19 +436,18 @@ test_dense_sparse (void)
             ref[n * K + k] = (float) acc;
           }
       assert_close ("dense dx vs naive", dx, ref, B * K, 1e-5);
-      if (lq_count_nonzero (dy, B * M) < M / 2)
-        for (int n = 0; n < B; n++)
-          {
-            lq_dense_adjoint_sparse (M, K, dy + n * M, W, one);
-            g_assert_true (memcmp (one, dx + n * K, K * sizeof (float)) == 0);
-          }
+      /* 12 nonzeros select at most 12 of the 40 rows; all 80 select every row */
+      gboolean sparse = lq_dense_adjoint_sparse (B, M, K, dy, W, one2);
+      g_assert_cmpint (sparse, ==, every > 1);
+      if (sparse)
+        g_assert_true (memcmp (one2, dx, B * K * sizeof (float)) == 0);
     }
   lq_floats_free (x);
   lq_floats_free (y);
   lq_floats_free (dy);
   lq_floats_free (dx);
   lq_floats_free (ref);
-  lq_floats_free (one);
+  lq_floats_free (one2);
 }
 
 /* ---------- conv2d ---------- */
@@ -607,7 +606,6 @@ test_conv_sparse (gconstpointer data)
   float *x = lq_floats_new (B * in), *y = lq_floats_new (B * out), *dy = lq_floats_new (B * out);
   float *dx = lq_floats_new (B * in), *ref = lq_floats_new (B * in), *one = lq_floats_new (in);
   LqConvGeom g = { c->cin, c->h, c->w, c->kh, c->kw, c->stride, pt, pl, oh, ow };
-  float *patch = lq_floats_new ((size_t) c->cin * c->kh * c->kw);
   fill_uniform (&rng, x, B * in, -1, 1);
   fill_uniform (&rng, dy, B * out, -1, 1);
   for (size_t i = 0; i < out; i++)
@@ -623,7 +621,7 @@ test_conv_sparse (gconstpointer data)
                       dy, ref);
   assert_close ("sparse batch dx vs naive", dx, ref, B * in, 1e-5);
 
-  lq_conv_adjoint_sparse (&g, dy, c->cout, l->params[0].value->data, one, patch);
+  lq_conv_adjoint_sparse (&g, 1, dy, c->cout, l->params[0].value->data, (gboolean[]){ TRUE }, one);
   g_assert_true (memcmp (one, dx, in * sizeof (float)) == 0);
   l->klass->forward (l, y, x + in, 1);
   l->klass->backward (l, one, dy + out, x + in, y, 1, FALSE);
@@ -637,7 +635,46 @@ test_conv_sparse (gconstpointer data)
   lq_floats_free (dx);
   lq_floats_free (ref);
   lq_floats_free (one);
-  lq_floats_free (patch);
+}
+
+/* Rows whose nonzeros fall on the same places (one sample's class gradients behind one ReLU mask)
+ * are summed as a group in lq_conv_adjoint_sparse; each row's result equals the row taken alone. */
+static void
+test_conv_sparse_grouped (void)
+{
+  LqRng rng;
+  lq_rng_seed (&rng, 14);
+  g_autoptr (LqLayer) l = lq_conv2d_new_valid ("conv", 6, 5, 2);
+  setup_layer (l, 4, 13, 12);
+  randomize_params (l, &rng);
+  const int R = 11; /* rows 0–9 share a mask (a group of 10), row 10 has its own */
+  const size_t in = l->in_size, out = l->out_size;
+  float *dy = lq_floats_new (R * out), *dx = lq_floats_new (R * in), *one = lq_floats_new (in);
+  fill_uniform (&rng, dy, R * out, -1, 1);
+  for (int r = 0; r < R; r++)
+    for (size_t i = 0; i < out; i++)
+      if ((r < 10 && i % 7 != 2) || (r == 10 && i % 7 != 5))
+        dy[r * out + i] = 0.0f;
+  gboolean which[11];
+  for (int r = 0; r < R; r++)
+    which[r] = TRUE;
+  LqConvGeom g = { 4, 13, 12, 5, 5, 2, 0, 0, l->out[1], l->out[2] };
+  const float *W = l->params[0].value->data;
+  lq_conv_adjoint_sparse (&g, R, dy, 6, W, which, dx);
+  float *ref = lq_floats_new (R * in);
+  int pt = 0, pl = 0;
+  conv_adjoint_naive (l, R, 4, 13, 12, 6, 5, 5, 2, pt, pl, l->out[1], l->out[2], dy, ref);
+  assert_close ("grouped sparse dx vs naive", dx, ref, R * in, 1e-5);
+  for (int r = 0; r < R; r++)
+    {
+      lq_conv_adjoint_sparse (&g, 1, dy + r * out, 6, W, which, one);
+      for (size_t i = 0; i < in; i++)
+        g_assert_cmpfloat (one[i], ==, dx[r * in + i]);
+    }
+  lq_floats_free (dy);
+  lq_floats_free (dx);
+  lq_floats_free (one);
+  lq_floats_free (ref);
 }
 
 static void
@@ -1122,6 +1159,75 @@ masks_equal (LqNet *net, const int *relu_layers, int n_relu, guint8 *base, int b
   return same;
 }
 
+/* lq_net_backward_stacked: R cotangents in one pass give what R backwards give, leave the
+ * parameter gradients alone, and work for one sample (whose rows the sparse kernels group) and
+ * for several. The net is ReLU-gated like classifier A, with a transposed convolution and a
+ * LeakyReLU besides, in eval mode (dropout the identity). */
+static void
+test_net_backward_stacked (void)
+{
+  LqRng rng;
+  lq_rng_seed (&rng, 15);
+  g_autoptr (LqNet) net = lq_net_new (1, 14, 14);
+  GError *error = NULL;
+  g_assert_true (lq_net_add (net, lq_conv2d_new_same ("c1", 8, 5, 1), &error));
+  g_assert_true (lq_net_add (net, lq_relu_new (), &error));
+  g_assert_true (lq_net_add (net, lq_conv2d_new_valid ("c2", 8, 5, 2), &error));
+  g_assert_true (lq_net_add (net, lq_relu_new (), &error));
+  g_assert_true (lq_net_add (net, lq_deconv2d_new ("d1", 4, 3, 1, 1, 0), &error));
+  g_assert_true (lq_net_add (net, lq_leaky_relu_new (0.2f), &error));
+  g_assert_true (lq_net_add (net, lq_dropout_new (0.25f), &error));
+  g_assert_true (lq_net_add (net, lq_flatten_new (), &error));
+  g_assert_true (lq_net_add (net, lq_dense_new ("fc1", 32), &error));
+  g_assert_true (lq_net_add (net, lq_relu_new (), &error));
+  g_assert_true (lq_net_add (net, lq_dense_new ("fc2", 10), &error));
+  g_assert_no_error (error);
+  lq_net_init (net, &rng);
+  lq_net_set_training (net, FALSE);
+  /* negative biases turn most units off, as training does: the sparse routes then run */
+  const char *gated[] = { "c2.bias", "fc1.bias" };
+  const float shift[] = { 0.2f, 0.1f };
+  for (int k = 0; k < 2; k++)
+    {
+      LqParam *b = lq_net_find_param (net, gated[k]);
+      for (size_t i = 0; i < b->value->numel; i++)
+        b->value->data[i] -= shift[k];
+    }
+  const int R = 9, C = 10;
+  const size_t in = lq_net_in_size (net);
+  for (int B = 1; B <= 3; B += 2)
+    {
+      float *x = lq_floats_new (B * in), *dy = lq_floats_new (R * B * C);
+      float *dx = lq_floats_new (R * B * in), *ref = lq_floats_new (R * B * in);
+      fill_uniform (&rng, x, B * in, 0, 1);
+      fill_uniform (&rng, dy, R * B * C, -1, 1);
+      lq_net_forward (net, x, B);
+      const size_t n3 = B * lq_net_layer (net, 3)->out_size, n9 = B * lq_net_layer (net, 9)->out_size;
+      g_test_message ("batch %d: %zu of %zu c2 units on, %zu of %zu fc1 units on", B,
+                      lq_count_nonzero (lq_net_activation (net, 3), n3), n3,
+                      lq_count_nonzero (lq_net_activation (net, 9), n9), n9);
+      g_assert_cmpuint (lq_count_nonzero (lq_net_activation (net, 3), n3), <, n3 / 4);
+      g_assert_cmpuint (lq_count_nonzero (lq_net_activation (net, 3), n3), >, 0);
+      g_assert_cmpuint (lq_count_nonzero (lq_net_activation (net, 9), n9), <, 16);
+      g_assert_cmpuint (lq_count_nonzero (lq_net_activation (net, 9), n9), >, 0);
+      for (int r = 0; r < R; r++)
+        lq_net_backward (net, dy + r * B * C, ref + r * B * in, FALSE);
+      lq_net_zero_grad (net);
+      lq_net_backward_stacked (net, R, dy, dx);
+      assert_close ("stacked backward = R backwards", dx, ref, R * B * in, TOL_SAME);
+      for (int q = 0; q < lq_net_n_params (net); q++)
+        {
+          const LqTensor *gq = lq_net_param (net, q)->grad;
+          for (size_t i = 0; i < gq->numel; i++)
+            g_assert_cmpfloat (gq->data[i], ==, 0.0f);
+        }
+      lq_floats_free (x);
+      lq_floats_free (dy);
+      lq_floats_free (dx);
+      lq_floats_free (ref);
+    }
+}
+
 static void
 test_net_chain (void)
 {
@@ -1224,6 +1330,7 @@ main (int argc, char **argv)
       g_test_add_data_func (path, &conv_cases[i], test_conv_sparse);
       g_free (path);
     }
+  g_test_add_func ("/layers/conv2d/sparse-gradient/grouped", test_conv_sparse_grouped);
   g_test_add_func ("/layers/conv2d/bad-shape", test_conv_bad_shape);
   g_test_add_func ("/layers/conv2d/chunked-batch", test_conv_chunked);
   for (guint i = 0; i < G_N_ELEMENTS (deconv_cases); i++)
@@ -1246,5 +1353,6 @@ main (int argc, char **argv)
   g_test_add_func ("/layers/dropout/eval", test_dropout_eval);
   g_test_add_func ("/layers/flatten-reshape", test_flatten_reshape);
   g_test_add_func ("/layers/net-chain", test_net_chain);
+  g_test_add_func ("/layers/net-backward-stacked", test_net_backward_stacked);
   return g_test_run ();
 }
