@@ -13,7 +13,6 @@
  * channel is zero cost one pass over their column. */
 #include "lq-sparse-adjoint.h"
 #include "lq-parallel.h"
-#include "lq-short-rows.h"
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__has_attribute)
@@ -104,27 +103,12 @@ combine (int R, int nu, const int *idx, const float *v, const float *W, size_t K
     }
 }
 
-/* img[y0 + i][x0 + j] += patch[i][j] over the window's rows i0 … i1−1 and columns j0 … j1−1, for
- * each of C channels (patch [C][kh][kw], img [C][H][W]). A 5- or 3-wide row inside the image is
- * added with a fixed sequence (the common kernels), others by add_short. */
-static void
-fold_patch (const LqConvGeom *g, const float *patch, float *img, int y0, int x0, int i0, int i1,
-            int j0, int j1)
+/* y[i] += x[i]. */
+LQ_MULTIVERSION static void
+add_into (float *restrict y, const float *restrict x, size_t n)
 {
-  typedef float v4 __attribute__ ((vector_size (16), aligned (4), may_alias));
-  const int kw = g->kw, full = j0 == 0 && j1 == kw;
-  for (int c = 0; c < g->C; c++)
-    for (int i = i0; i < i1; i++)
-      {
-        float *d = img + ((size_t) c * g->H + y0 + i) * g->W + x0;
-        const float *p = patch + ((size_t) c * g->kh + i) * kw;
-        if (full && kw == 5)
-          *(v4 *) d += *(const v4 *) p, d[4] += p[4];
-        else if (full && kw == 3)
-          d[0] += p[0], d[1] += p[1], d[2] += p[2];
-        else
-          add_short (d + j0, p + j0, j1 - j0);
-      }
+  for (size_t i = 0; i < n; i++)
+    y[i] += x[i];
 }
 
 /* --- convolution --- */
@@ -136,19 +120,77 @@ typedef struct {
 typedef struct {
   const LqConvGeom *g;
   int M;
-  const float *map, *W;
+  const float *map, *Wt;
   float *img;
   const Group *groups;
   int n_groups;
 } ConvTask;
 
-/* The rows of one group: img rows overwritten. any: M·OH·OW bytes of work space. */
+/* W [M][C][kh][kw] → Wt [M][kh][kw][C]: each weight row in the channel-last order of the images
+ * the patches are added into. */
 static void
-conv_group (const LqConvGeom *g, int G, const float *map, int M, const float *W, float *img,
-            int *idx, float *v, float *patches, guint8 *any)
+weights_channel_last (const LqConvGeom *g, int M, const float *W, float *Wt)
+{
+  const int kk = g->kh * g->kw;
+  for (int o = 0; o < M; o++)
+    {
+      const float *w = W + (size_t) o * g->C * kk;
+      float *wt = Wt + (size_t) o * g->C * kk;
+      for (int c = 0; c < g->C; c++)
+        for (int t = 0; t < kk; t++)
+          wt[(size_t) t * g->C + c] = w[(size_t) c * kk + t];
+    }
+}
+
+typedef int v8i __attribute__ ((vector_size (32)));
+
+/* img [C][HW] = hwc [HW][C]: 8 × 8 tiles transposed in registers (unpack pairs, then 64-bit
+ * pairs, then 128-bit halves), the ragged edges one float at a time. */
+LQ_MULTIVERSION static void
+channel_first (const float *restrict hwc, int C, size_t HW, float *restrict img)
+{
+  const v8i lo = { 0, 8, 1, 9, 4, 12, 5, 13 }, hi = { 2, 10, 3, 11, 6, 14, 7, 15 };
+  const v8i lo2 = { 0, 1, 8, 9, 4, 5, 12, 13 }, hi2 = { 2, 3, 10, 11, 6, 7, 14, 15 };
+  const v8i lo4 = { 0, 1, 2, 3, 8, 9, 10, 11 }, hi4 = { 4, 5, 6, 7, 12, 13, 14, 15 };
+  const size_t P8 = HW / 8 * 8;
+  const int C8 = C / 8 * 8;
+  for (size_t p0 = 0; p0 < P8; p0 += 8)
+    for (int c0 = 0; c0 < C8; c0 += 8)
+      {
+        v8 r[8], t[8], u[8];
+        for (int i = 0; i < 8; i++)
+          r[i] = *(const v8u *) (hwc + (p0 + i) * C + c0);
+        for (int i = 0; i < 8; i += 2)
+          t[i] = __builtin_shuffle (r[i], r[i + 1], lo), t[i + 1] = __builtin_shuffle (r[i], r[i + 1], hi);
+        for (int i = 0; i < 8; i += 4)
+          {
+            u[i] = __builtin_shuffle (t[i], t[i + 2], lo2);
+            u[i + 1] = __builtin_shuffle (t[i], t[i + 2], hi2);
+            u[i + 2] = __builtin_shuffle (t[i + 1], t[i + 3], lo2);
+            u[i + 3] = __builtin_shuffle (t[i + 1], t[i + 3], hi2);
+          }
+        for (int j = 0; j < 4; j++)
+          {
+            *(v8u *) (img + (size_t) (c0 + j) * HW + p0) = __builtin_shuffle (u[j], u[j + 4], lo4);
+            *(v8u *) (img + (size_t) (c0 + j + 4) * HW + p0) = __builtin_shuffle (u[j], u[j + 4], hi4);
+          }
+      }
+  for (int c = 0; c < C; c++) /* the edges: pixels from P8 on, and channels from C8 on */
+    for (size_t p = c < C8 ? P8 : 0; p < HW; p++)
+      img[(size_t) c * HW + p] = hwc[p * C + c];
+}
+
+/* The rows of one group: img rows overwritten. Work space: any (M·OH·OW bytes) and hwc
+ * (G·C·H·W floats). The patches are summed in the channel-last order (Wt), so that a patch row
+ * (kw taps × C channels) is one contiguous run in the channel-last image hwc: a window is kh
+ * long adds instead of C·kh adds of kw floats. */
+static void
+conv_group (const LqConvGeom *g, int G, const float *map, int M, const float *Wt, float *img,
+            int *idx, float *v, float *patches, guint8 *any, float *hwc)
 {
   const size_t K = (size_t) g->C * g->kh * g->kw, ohw = (size_t) g->OH * g->OW;
   const size_t in = (size_t) g->C * g->H * g->W, out = (size_t) M * ohw;
+  const size_t row = (size_t) g->W * g->C; /* one image row, channel-last */
   memset (any, 0, out);
   for (int s = 0; s < G; s++)
     for (size_t i = 0; i < out; i++)
@@ -160,33 +202,36 @@ conv_group (const LqConvGeom *g, int G, const float *map, int M, const float *W,
       const int to = oy < g->OH ? MIN (g->H, oy * g->stride - g->pt + g->kh) : g->H;
       if (to > zeroed)
         for (int s = 0; s < G; s++)
-          for (int c = 0; c < g->C; c++)
-            memset (img + s * in + ((size_t) c * g->H + zeroed) * g->W, 0,
-                    (size_t) (to - zeroed) * g->W * sizeof (float));
+          memset (hwc + s * in + zeroed * row, 0, (size_t) (to - zeroed) * row * sizeof (float));
       zeroed = MAX (zeroed, to);
       for (int ox = 0; oy < g->OH && ox < g->OW; ox++)
-      {
-        const size_t q = (size_t) oy * g->OW + ox;
-        int nu = 0;
-        for (int o = 0; o < M; o++)
-          if (any[o * ohw + q])
-            {
-              idx[nu] = o;
-              for (int s = 0; s < G; s++)
-                v[(size_t) nu * G + s] = map[s * out + o * ohw + q];
-              nu++;
-            }
-        if (nu == 0)
-          continue;
-        combine (G, nu, idx, v, W, K, patches, K);
-        /* each patch into its image's window: rows y0 + i, columns x0 + j, clipped */
-        const int y0 = oy * g->stride - g->pt, x0 = ox * g->stride - g->pl;
-        const int j0 = MAX (0, -x0), j1 = MIN (g->kw, g->W - x0);
-        const int i0 = MAX (0, -y0), i1 = MIN (g->kh, g->H - y0);
-        for (int s = 0; s < G; s++)
-          fold_patch (g, patches + s * K, img + s * in, y0, x0, i0, i1, j0, j1);
-      }
+        {
+          const size_t q = (size_t) oy * g->OW + ox;
+          int nu = 0;
+          for (int o = 0; o < M; o++)
+            if (any[o * ohw + q])
+              {
+                idx[nu] = o;
+                for (int s = 0; s < G; s++)
+                  v[(size_t) nu * G + s] = map[s * out + o * ohw + q];
+                nu++;
+              }
+          if (nu == 0)
+            continue;
+          combine (G, nu, idx, v, Wt, K, patches, K);
+          /* each patch into its image's window: rows y0 + i, columns x0 + j, clipped */
+          const int y0 = oy * g->stride - g->pt, x0 = ox * g->stride - g->pl;
+          const int j0 = MAX (0, -x0), j1 = MIN (g->kw, g->W - x0);
+          const int i0 = MAX (0, -y0), i1 = MIN (g->kh, g->H - y0);
+          const size_t run = (size_t) (j1 - j0) * g->C;
+          for (int s = 0; s < G; s++)
+            for (int i = i0; i < i1; i++)
+              add_into (hwc + s * in + (size_t) (y0 + i) * row + (size_t) (x0 + j0) * g->C,
+                        patches + s * K + ((size_t) i * g->kw + j0) * g->C, run);
+        }
     }
+  for (int s = 0; s < G; s++)
+    channel_first (hwc + s * in, g->C, (size_t) g->H * g->W, img + s * in);
 }
 
 static void
@@ -196,18 +241,22 @@ conv_part (int part, int parts, void *data)
   const LqConvGeom *g = t->g;
   const size_t K = (size_t) g->C * g->kh * g->kw, ohw = (size_t) g->OH * g->OW;
   const size_t in = (size_t) g->C * g->H * g->W, out = (size_t) t->M * ohw;
-  int lo, hi;
+  int lo, hi, max_len = 0;
   lq_parallel_range (t->n_groups, part, parts, &lo, &hi);
+  for (int i = lo; i < hi; i++)
+    max_len = MAX (max_len, t->groups[i].len);
   int *idx = g_new (int, t->M);
   float *v = g_new (float, (size_t) t->M * LQ_SPARSE_MAX_GROUP);
   float *patches = g_new (float, LQ_SPARSE_MAX_GROUP * K);
   guint8 *any = g_new (guint8, out);
+  float *hwc = g_new (float, (size_t) max_len * in);
   for (int i = lo; i < hi; i++)
     {
       const Group *gr = &t->groups[i];
-      conv_group (g, gr->len, t->map + gr->start * out, t->M, t->W, t->img + gr->start * in, idx, v,
-                  patches, any);
+      conv_group (g, gr->len, t->map + gr->start * out, t->M, t->Wt, t->img + gr->start * in, idx,
+                  v, patches, any, hwc);
     }
+  g_free (hwc);
   g_free (any);
   g_free (idx);
   g_free (v);
@@ -259,8 +308,11 @@ lq_conv_adjoint_sparse (const LqConvGeom *g, int n, const float *map, int M, con
         }
       groups[n_groups++] = (Group){ start, s - start };
     }
-  ConvTask t = { g, M, map, W, img, groups, n_groups };
+  float *Wt = g_new (float, (size_t) M * g->C * g->kh * g->kw);
+  weights_channel_last (g, M, W, Wt);
+  ConvTask t = { g, M, map, Wt, img, groups, n_groups };
   lq_parallel_run (lq_parallel_parts (n_groups), conv_part, &t);
+  g_free (Wt);
   g_free (groups);
   g_free (mark);
 }

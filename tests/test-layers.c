@@ -470,6 +470,7 @@ static const ConvCase conv_cases[] = {
   { "5x5-s1-valid", 2, 6, 7, 2, 5, 5, 1, 2, 0, 0, 0, 0, 3 },
   { "3x2-s3-explicit-asym", 2, 8, 7, 3, 3, 2, 3, 0, 1, 2, 0, 3, 2 },
   { "3x2-s3-explicit-asym-4ch", 4, 8, 7, 3, 3, 2, 3, 0, 1, 2, 0, 3, 2 },
+  { "3x3-s2-same-9ch", 9, 11, 10, 4, 3, 3, 2, 1, 0, 0, 0, 0, 2 },
   { "1x1-s1", 3, 4, 5, 2, 1, 1, 1, 0, 0, 0, 0, 0, 2 },
   { "4x4-s2-pad1", 2, 8, 8, 2, 4, 4, 2, 0, 1, 1, 1, 1, 2 },
   /* one input channel: the thin kernels (K ≤ LQ_THIN_MAX_ROWS), batches split over threads */
