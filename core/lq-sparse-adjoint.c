@@ -1,7 +1,7 @@
 /* lq-sparse-adjoint.c: input gradients from the nonzeros of the output gradient (see the header).
  *
  * Both layers come down to one kernel, combine: R output rows, each a weighted sum of the same
- * few weight rows W[idx[u]] (u < nu). It keeps a block of up to 8 output rows × 8 floats in
+ * few weight rows W[idx[u]] (u < nu). It keeps a block of up to 6 output rows × 16 floats in
  * registers and loads each weight vector once for the block. It is compiled for x86-64-v3
  * (AVX2 + FMA) besides the baseline and picked at load time, like the kernels of lq-im2col.c; the
  * order of the sums is fixed (weight rows in index order), so results are deterministic on a
@@ -9,8 +9,10 @@
  *
  * Convolution: for each output position, the channels nonzero there (in any row of the group)
  * select weight rows W[o] (C·kh·kw long: one output unit's whole window); combine sums them into
- * one patch per row, and each patch is added once into its image's window. Positions where every
- * channel is zero cost one pass over their column. */
+ * one patch per row, and each patch is added once into its image's window. The weight rows are
+ * reordered channel-last for this, and the images built channel-last, so that a window row (kw
+ * taps × C channels) is one contiguous add; each image is transposed back to channel-first at
+ * the end. Positions where every channel is zero cost one pass over their column. */
 #include "lq-sparse-adjoint.h"
 #include "lq-parallel.h"
 #include <string.h>
