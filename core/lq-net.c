@@ -254,6 +254,11 @@ lq_net_backward (LqNet *net, const float *dy, float *dx, gboolean params)
   net->have_backward = dx != NULL;
 }
 
+/* Stacked backwards of R cotangents use buffers of R·batch rows; past this many floats per buffer
+ * the cotangents go through in groups of fewer. Only the rows of one sample share their ReLU
+ * masks (what stacking is for), so a large batch loses nothing by taking them a few at a time. */
+#define LQ_STACKED_MAX_FLOATS ((size_t) 16 << 20)
+
 void
 lq_net_backward_stacked (LqNet *net, int R, const float *dy, float *dx)
 {
@@ -262,24 +267,31 @@ lq_net_backward_stacked (LqNet *net, int R, const float *dy, float *dx)
   size_t maxsz = 0;
   for (int i = 0; i <= L; i++)
     maxsz = MAX (maxsz, buffer_size (net, i));
-  const size_t rows = (size_t) R * batch;
-  float *a = lq_floats_reserve (&net->stk_a, &net->stk_a_cap, rows * maxsz);
-  float *b = lq_floats_reserve (&net->stk_b, &net->stk_b_cap, rows * maxsz);
-  memcpy (a, dy, rows * buffer_size (net, L) * sizeof (float));
-  for (int i = L - 1; i >= 0; i--)
+  const int step = (int) CLAMP (LQ_STACKED_MAX_FLOATS / ((size_t) batch * maxsz), 1, (size_t) R);
+  float *a = lq_floats_reserve (&net->stk_a, &net->stk_a_cap, (size_t) step * batch * maxsz);
+  float *b = lq_floats_reserve (&net->stk_b, &net->stk_b_cap, (size_t) step * batch * maxsz);
+  const size_t in = lq_net_in_size (net), out = buffer_size (net, L);
+  for (int r0 = 0; r0 < R; r0 += step)
     {
-      LqLayer *l = g_ptr_array_index (net->layers, i);
-      if (l->n_params > 0) /* linear in its input: x and y are not read without params */
-        l->klass->backward (l, b, a, net->acts[i], net->acts[i + 1], (int) rows, FALSE);
-      else
-        for (int r = 0; r < R; r++)
-          l->klass->backward (l, b + (size_t) r * batch * l->in_size,
-                              a + (size_t) r * batch * l->out_size, net->acts[i], net->acts[i + 1],
-                              batch, FALSE);
-      float *t = a;
-      a = b, b = t;
+      const int Rc = MIN (step, R - r0);
+      const size_t rows = (size_t) Rc * batch;
+      float *p = a, *q = b;
+      memcpy (p, dy + (size_t) r0 * batch * out, rows * out * sizeof (float));
+      for (int i = L - 1; i >= 0; i--)
+        {
+          LqLayer *l = g_ptr_array_index (net->layers, i);
+          if (l->n_params > 0) /* linear in its input: x and y are not read without params */
+            l->klass->backward (l, q, p, net->acts[i], net->acts[i + 1], (int) rows, FALSE);
+          else
+            for (int r = 0; r < Rc; r++)
+              l->klass->backward (l, q + (size_t) r * batch * l->in_size,
+                                  p + (size_t) r * batch * l->out_size, net->acts[i],
+                                  net->acts[i + 1], batch, FALSE);
+          float *t = p;
+          p = q, q = t;
+        }
+      memcpy (dx + (size_t) r0 * batch * in, p, rows * in * sizeof (float));
     }
-  memcpy (dx, a, rows * lq_net_in_size (net) * sizeof (float));
   net->have_backward = FALSE;
 }
 

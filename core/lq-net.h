@@ -47,7 +47,8 @@ void     lq_net_backward (LqNet *net, const float *dy, float *dx, gboolean param
  * dx receives [R][batch][in] (dx[r] = Jᵀ dy[r]); no parameter gradient, and no double backward
  * after it. Each weighted layer sees the R·batch rows at once (the sparse kernels of
  * lq-sparse-adjoint.h then load each weight row once for the R rows of a sample); the other
- * layers take the R blocks one by one against the forward's activations. */
+ * layers take the R blocks one by one against the forward's activations. A large batch goes
+ * through a few cotangents at a time, to bound the buffers. */
 void     lq_net_backward_stacked (LqNet *net, int R, const float *dy, float *dx);
 
 /* Double backprop. After lq_net_forward (x) and lq_net_backward (u, g, …), which made g = Jᵀu,
