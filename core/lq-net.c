@@ -254,10 +254,12 @@ lq_net_backward (LqNet *net, const float *dy, float *dx, gboolean params)
   net->have_backward = dx != NULL;
 }
 
-/* Stacked backwards of R cotangents use buffers of R·batch rows; past this many floats per buffer
- * the cotangents go through in groups of fewer. Only the rows of one sample share their ReLU
- * masks (what stacking is for), so a large batch loses nothing by taking them a few at a time. */
-#define LQ_STACKED_MAX_FLOATS ((size_t) 16 << 20)
+/* Stacked backwards of R cotangents use two buffers of R·batch rows beside the net's own; past
+ * this many floats (8 MiB) a buffer holds fewer cotangents, and when it would hold one the net's
+ * own backward is used. Only the rows of one sample share their ReLU masks (what stacking is
+ * for, and they are adjacent only for one sample), so a batch loses nothing by this: DeepFool
+ * at lq eval's batch of 100 would otherwise hold 2 × 60 MB more on classifier A. */
+#define LQ_STACKED_MAX_FLOATS ((size_t) 2 << 20)
 
 void
 lq_net_backward_stacked (LqNet *net, int R, const float *dy, float *dx)
@@ -268,9 +270,16 @@ lq_net_backward_stacked (LqNet *net, int R, const float *dy, float *dx)
   for (int i = 0; i <= L; i++)
     maxsz = MAX (maxsz, buffer_size (net, i));
   const int step = (int) CLAMP (LQ_STACKED_MAX_FLOATS / ((size_t) batch * maxsz), 1, (size_t) R);
+  const size_t in = lq_net_in_size (net), out = buffer_size (net, L);
+  if (step == 1) /* one at a time: the net's own buffers will do */
+    {
+      for (int r = 0; r < R; r++)
+        lq_net_backward (net, dy + (size_t) r * batch * out, dx + (size_t) r * batch * in, FALSE);
+      net->have_backward = FALSE;
+      return;
+    }
   float *a = lq_floats_reserve (&net->stk_a, &net->stk_a_cap, (size_t) step * batch * maxsz);
   float *b = lq_floats_reserve (&net->stk_b, &net->stk_b_cap, (size_t) step * batch * maxsz);
-  const size_t in = lq_net_in_size (net), out = buffer_size (net, L);
   for (int r0 = 0; r0 < R; r0 += step)
     {
       const int Rc = MIN (step, R - r0);

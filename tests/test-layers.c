@@ -1196,9 +1196,10 @@ test_net_backward_stacked (void)
     }
   const int R = 9, C = 10;
   const size_t in = lq_net_in_size (net);
-  /* batch 1 (the rows of one sample grouped), 3, and 1400: 9 × 1400 rows of the largest layer
-   * (8 × 14 × 14) pass lq-net.c's LQ_STACKED_MAX_FLOATS, so the cotangents go in two groups */
-  const int batches[] = { 1, 3, 1400 };
+  /* batch 1 (the rows of one sample grouped), 3, 200 and 1400: 9 × 200 rows of the largest
+   * layer (8 × 14 × 14) pass lq-net.c's LQ_STACKED_MAX_FLOATS (2 Mi), so the cotangents go in
+   * two groups (6 and 3); at 1400 one at a time, through lq_net_backward */
+  const int batches[] = { 1, 3, 200, 1400 };
   for (guint bi = 0; bi < G_N_ELEMENTS (batches); bi++)
     {
       const int B = batches[bi];
