@@ -12,6 +12,7 @@
  */
 #include "lq-im2col.h"
 #include "lq-gemm.h"
+#include "lq-multiversion.h"
 #include <glib.h>
 #include <string.h>
 
@@ -365,14 +366,6 @@ lq_sum_f32 (const float *p, size_t n)
  * load time on CPUs that have it, and for the baseline. Each is deterministic (fixed summation
  * order for a given CPU). */
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define LQ_MULTIVERSION __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
-#endif
-#endif
-#ifndef LQ_MULTIVERSION
-#define LQ_MULTIVERSION
-#endif
 
 /* Eight floats as one value (GCC/Clang vector extension): one AVX register in the x86-64-v3
  * clone, two SSE registers in the default one. Loads and stores go through an unaligned,

@@ -17,14 +17,7 @@
 #include "lq-parallel.h"
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define LQ_MULTIVERSION __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
-#endif
-#endif
-#ifndef LQ_MULTIVERSION
-#define LQ_MULTIVERSION
-#endif
+#include "lq-multiversion.h"
 
 size_t
 lq_count_nonzero (const float *p, size_t n)
