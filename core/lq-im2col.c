@@ -366,7 +366,6 @@ lq_sum_f32 (const float *p, size_t n)
  * load time on CPUs that have it, and for the baseline. Each is deterministic (fixed summation
  * order for a given CPU). */
 
-
 /* Eight floats as one value (GCC/Clang vector extension): one AVX register in the x86-64-v3
  * clone, two SSE registers in the default one. Loads and stores go through an unaligned,
  * may_alias twin of the type; macros rather than functions keep 32-byte vectors out of function
