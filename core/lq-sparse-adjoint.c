@@ -14,10 +14,9 @@
  * taps × C channels) is one contiguous add; each image is transposed back to channel-first at
  * the end. Positions where every channel is zero cost one pass over their column. */
 #include "lq-sparse-adjoint.h"
+#include "lq-multiversion.h"
 #include "lq-parallel.h"
 #include <string.h>
-
-#include "lq-multiversion.h"
 
 size_t
 lq_count_nonzero (const float *p, size_t n)
@@ -31,8 +30,7 @@ lq_count_nonzero (const float *p, size_t n)
 typedef float v8 __attribute__ ((vector_size (32)));
 typedef float v8u __attribute__ ((vector_size (32), aligned (4), may_alias));
 
-/* Rows r0 … r0+RB−1 of combine, NV vectors of 8 floats of k at a time from k = *k0 while they
- * fit; RB and NV are constants where this is inlined, so the RB·NV sums stay in registers (6 × 2
+/* Rows r0 … r0+RB−1 of combine, NV vectors of 8 floats of k at a time from k on while they fit; RB and NV are constants where this is inlined, so the RB·NV sums stay in registers (6 × 2
  * plus two weight vectors and a broadcast: 15 of the 16 AVX registers). */
 static inline __attribute__ ((always_inline)) void
 combine_block (const int RB, const int NV, int r0, int R, int nu, const int *idx, const float *v,
