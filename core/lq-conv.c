@@ -22,6 +22,10 @@ typedef struct {
   LqConvGeom g;
   float *col, *tmp;        /* work buffers, reused across calls */
   size_t col_cap, tmp_cap;
+  float *wt;               /* the weight channel-last, for the sparse input gradient */
+  size_t wt_cap;
+  gboolean wt_ready;       /* wt is the current weight: cleared by every forward, since weights
+                            * change only between a backward and the next forward */
 } LqConv;
 
 static gboolean
@@ -74,6 +78,7 @@ conv_apply (LqConv *c, float *y, const float *x, int batch, const float *bias)
   const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
   const float *W = l->params[0].value->data;
   const int chunk = lq_im2col_chunk (K, ohw, batch);
+  c->wt_ready = FALSE;
   float *col = lq_floats_reserve (&c->col, &c->col_cap, (size_t) K * chunk * ohw);
   float *tmp = conv_thin (c) ? NULL : lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * chunk * ohw);
   for (int s0 = 0; s0 < batch; s0 += chunk)
@@ -131,7 +136,13 @@ conv_input_grad_sparse (LqConv *c, float *dx, const float *dy, int batch)
     {
       float *col = lq_floats_reserve (&c->col, &c->col_cap, (size_t) K * ohw);
       float *tmp = lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * ohw);
-      lq_conv_adjoint_sparse (&c->g, batch, dy, M, l->params[0].value->data, sparse, dx);
+      if (!c->wt_ready)
+        {
+          lq_floats_reserve (&c->wt, &c->wt_cap, (size_t) M * K);
+          lq_conv_weights_channel_last (&c->g, M, l->params[0].value->data, c->wt);
+          c->wt_ready = TRUE;
+        }
+      lq_conv_adjoint_sparse (&c->g, batch, dy, M, c->wt, sparse, dx);
       for (int s = 0; s < batch; s++)
         if (!sparse[s])
           {
@@ -227,6 +238,7 @@ conv_finalize (LqLayer *l)
   LqConv *c = (LqConv *) l;
   lq_floats_free (c->col);
   lq_floats_free (c->tmp);
+  lq_floats_free (c->wt);
 }
 
 static const LqLayerClass conv_class = {

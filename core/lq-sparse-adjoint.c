@@ -119,10 +119,8 @@ typedef struct {
   int n_groups;
 } ConvTask;
 
-/* W [M][C][kh][kw] → Wt [M][kh][kw][C]: each weight row in the channel-last order of the images
- * the patches are added into. */
-static void
-weights_channel_last (const LqConvGeom *g, int M, const float *W, float *Wt)
+void
+lq_conv_weights_channel_last (const LqConvGeom *g, int M, const float *W, float *Wt)
 {
   const int kk = g->kh * g->kw;
   for (int o = 0; o < M; o++)
@@ -272,7 +270,7 @@ mark_new (guint8 *mark, const float *row, size_t n, size_t budget)
 }
 
 void
-lq_conv_adjoint_sparse (const LqConvGeom *g, int n, const float *map, int M, const float *W,
+lq_conv_adjoint_sparse (const LqConvGeom *g, int n, const float *map, int M, const float *Wt,
                         const gboolean *which, float *img)
 {
   const size_t out = (size_t) M * g->OH * g->OW;
@@ -301,11 +299,8 @@ lq_conv_adjoint_sparse (const LqConvGeom *g, int n, const float *map, int M, con
         }
       groups[n_groups++] = (Group){ start, s - start };
     }
-  float *Wt = g_new (float, (size_t) M * g->C * g->kh * g->kw);
-  weights_channel_last (g, M, W, Wt);
   ConvTask t = { g, M, map, Wt, img, groups, n_groups };
   lq_parallel_run (lq_parallel_parts (n_groups), conv_part, &t);
-  g_free (Wt);
   g_free (groups);
   g_free (mark);
 }

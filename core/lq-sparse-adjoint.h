@@ -21,11 +21,15 @@
 /* Number of nonzero entries of p[0 … n). */
 size_t lq_count_nonzero (const float *p, size_t n);
 
+/* W [M][C][kh][kw] (a Conv2d weight) → Wt [M][kh][kw][C]: each weight row in the channel-last
+ * order the sparse kernel adds it in. Depends on W alone: callers keep Wt while W is unchanged. */
+void lq_conv_weights_channel_last (const LqConvGeom *g, int M, const float *W, float *Wt);
+
 /* A convolution's backward to its input for n rows (samples): img [n][C][H·W] = Wᵀ ⋆ map,
- * map [n][M][OH·OW], W row-major [M][C·kh·kw]. Only the rows with which[s] are written
- * (overwritten); consecutive such rows whose nonzeros fall on the same places are grouped. The
- * groups are split over the engine's threads (lq-parallel.h). */
-void lq_conv_adjoint_sparse (const LqConvGeom *g, int n, const float *map, int M, const float *W,
+ * map [n][M][OH·OW], with the weight given channel-last (Wt above). Only the rows with which[s]
+ * are written (overwritten); consecutive such rows whose nonzeros fall on the same places are
+ * grouped. The groups are split over the engine's threads (lq-parallel.h). */
+void lq_conv_adjoint_sparse (const LqConvGeom *g, int n, const float *map, int M, const float *Wt,
                              const gboolean *which, float *img);
 
 /* A dense layer's backward to its input when it pays: dx [n][K] = dy [n][M] · W [M][K], by the

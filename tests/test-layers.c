@@ -622,13 +622,25 @@ test_conv_sparse (gconstpointer data)
                       dy, ref);
   assert_close ("sparse batch dx vs naive", dx, ref, B * in, 1e-5);
 
-  lq_conv_adjoint_sparse (&g, 1, dy, c->cout, l->params[0].value->data, (gboolean[]){ TRUE }, one);
+  float *wt = lq_floats_new (l->params[0].value->numel);
+  lq_conv_weights_channel_last (&g, c->cout, l->params[0].value->data, wt);
+  lq_conv_adjoint_sparse (&g, 1, dy, c->cout, wt, (gboolean[]){ TRUE }, one);
+  lq_floats_free (wt);
   g_assert_true (memcmp (one, dx, in * sizeof (float)) == 0);
   l->klass->forward (l, y, x + in, 1);
   l->klass->backward (l, one, dy + out, x + in, y, 1, FALSE);
   g_assert_true (memcmp (one, dx + in, in * sizeof (float)) == 0);
   for (size_t i = 0; i < in; i++)
     g_assert_cmpfloat (dx[2 * in + i], ==, 0.0f);
+
+  /* new weights (as after an optimizer step), a forward, a backward: the layer's channel-last
+   * copy of the weight is rebuilt, not reused */
+  randomize_params (l, &rng);
+  l->klass->forward (l, y, x, B);
+  l->klass->backward (l, dx, dy, x, y, B, FALSE);
+  conv_adjoint_naive (l, B, c->cin, c->h, c->w, c->cout, c->kh, c->kw, c->stride, pt, pl, oh, ow,
+                      dy, ref);
+  assert_close ("sparse batch dx vs naive, new weights", dx, ref, B * in, 1e-5);
 
   lq_floats_free (x);
   lq_floats_free (y);
@@ -660,7 +672,8 @@ test_conv_sparse_grouped (void)
   for (int r = 0; r < R; r++)
     which[r] = TRUE;
   LqConvGeom g = { 4, 13, 12, 5, 5, 2, 0, 0, l->out[1], l->out[2] };
-  const float *W = l->params[0].value->data;
+  float *W = lq_floats_new (l->params[0].value->numel);
+  lq_conv_weights_channel_last (&g, 6, l->params[0].value->data, W);
   lq_conv_adjoint_sparse (&g, R, dy, 6, W, which, dx);
   float *ref = lq_floats_new (R * in);
   int pt = 0, pl = 0;
@@ -672,6 +685,7 @@ test_conv_sparse_grouped (void)
       for (size_t i = 0; i < in; i++)
         g_assert_cmpfloat (one[i], ==, dx[r * in + i]);
     }
+  lq_floats_free (W);
   lq_floats_free (dy);
   lq_floats_free (dx);
   lq_floats_free (one);
