@@ -8,24 +8,18 @@ not enter the ratio. Prints per attack the median images per CPU-second of each 
     /usr/bin/python3 tests/bench-attacks-side-by-side.py [--lq build/src/lq] [--rounds 2]
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from side_by_side import HERE, LQ_DEFAULT, run_json
+
 ATTACKS = ("fgsm", "pgd-40", "deepfool")
-
-
-def run_json(cmd, env):
-    out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE).stdout
-    return json.loads(out)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--lq", default=os.path.join(HERE, "..", "build", "src", "lq"))
+    ap.add_argument("--lq", default=LQ_DEFAULT)
     ap.add_argument("--rounds", type=int, default=2, help="alternations of the two (default 2)")
     args = ap.parse_args()
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")

@@ -9,23 +9,17 @@ CI (it needs python3-torch; ~2 minutes a round).
     /usr/bin/python3 tests/bench-steps-side-by-side.py [--lq build/src/lq] [--rounds 3]
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from side_by_side import HERE, LQ_DEFAULT, run_json
 
-
-def run_json(cmd, env):
-    out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE).stdout
-    return json.loads(out)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--lq", default=os.path.join(HERE, "..", "build", "src", "lq"))
+    ap.add_argument("--lq", default=LQ_DEFAULT)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2, help="ours: OpenBLAS; torch: its own pool")
     args = ap.parse_args()
