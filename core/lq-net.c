@@ -16,6 +16,7 @@ struct _LqNet {
   float *stk_a, *stk_b; /* lq_net_backward_stacked's ping-pong buffers */
   size_t stk_a_cap, stk_b_cap;
   gboolean have_backward;
+  gboolean borrows_values; /* parameter values are another net's (lq_net_share_values) */
 };
 
 LqNet *
@@ -52,6 +53,8 @@ lq_net_free (LqNet *net)
   lq_floats_free (net->tan_b);
   lq_floats_free (net->stk_a);
   lq_floats_free (net->stk_b);
+  for (guint i = 0; net->borrows_values && i < net->params->len; i++)
+    ((LqParam *) g_ptr_array_index (net->params, i))->value->data = NULL;
   g_ptr_array_unref (net->params);
   g_ptr_array_unref (net->layers);
   g_free (net);
@@ -181,6 +184,31 @@ lq_net_n_weights (const LqNet *net)
   for (guint i = 0; i < net->params->len; i++)
     n += ((LqParam *) g_ptr_array_index (net->params, i))->value->numel;
   return n;
+}
+
+gboolean
+lq_net_share_values (LqNet *replica, LqNet *source, GError **error)
+{
+  gboolean same = replica->params->len == source->params->len && !replica->borrows_values;
+  for (guint i = 0; same && i < replica->params->len; i++)
+    {
+      LqParam *r = g_ptr_array_index (replica->params, i), *s = g_ptr_array_index (source->params, i);
+      same = strcmp (r->name, s->name) == 0 && lq_tensor_same_shape (r->value, s->value);
+    }
+  if (!same)
+    {
+      g_set_error (error, LQ_ERROR, LQ_ERROR_INVALID_ARGUMENT,
+                   "a net can only share the parameters of a net of its own architecture");
+      return FALSE;
+    }
+  for (guint i = 0; i < replica->params->len; i++)
+    {
+      LqParam *r = g_ptr_array_index (replica->params, i), *s = g_ptr_array_index (source->params, i);
+      lq_floats_free (r->value->data);
+      r->value->data = s->value->data;
+    }
+  replica->borrows_values = TRUE;
+  return TRUE;
 }
 
 void

@@ -35,6 +35,10 @@ LqParam *lq_net_param (LqNet *net, int i);
 LqParam *lq_net_find_param (LqNet *net, const char *name);
 size_t   lq_net_n_weights (const LqNet *net);  /* total number of parameter floats */
 void     lq_net_zero_grad (LqNet *net);
+/* Data parallelism: replica (a net of the same architecture) reads and writes source's parameter
+ * values from now on, keeping its own buffers and gradients, so the two can run the halves of a
+ * batch on two threads. source must outlive replica. Fails when the parameters differ. */
+gboolean lq_net_share_values (LqNet *replica, LqNet *source, GError **error);
 
 /* y[batch, out] for x[batch, in]; the returned buffer belongs to the net until its next forward. */
 const float *lq_net_forward (LqNet *net, const float *x, int batch);

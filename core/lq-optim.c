@@ -1,6 +1,7 @@
 /* lq-optim.c: SGD with momentum, Adam and the two RMSProps. */
 #include "lq-optim.h"
 #include "lq-error.h"
+#include "lq-parallel.h"
 #include <string.h>
 #include <math.h>
 
@@ -68,59 +69,114 @@ lq_optim_free (LqOptim *o)
   g_free (o);
 }
 
-void
-lq_optim_step (LqOptim *o)
+/* The update of elements [lo, hi) of parameter i with gradient g (+ g2 when not NULL). */
+static void
+update (LqOptim *o, int i, const float *g2, size_t lo, size_t hi)
 {
   /* A local copy: the compiler then knows the weight stores cannot change it, and the loops
    * vectorize (with -fno-math-errno, sqrtf is one instruction; results are bit-identical). */
   const LqOptimConfig cfg = o->cfg, *c = &cfg;
-  o->t++;
-  const double bc1 = 1.0 - pow (c->beta1, (double) o->t), bc2 = 1.0 - pow (c->beta2, (double) o->t);
-  for (int i = 0; i < lq_net_n_params (o->net); i++)
+  const guint64 t = o->t;
+  LqParam *p = lq_net_param (o->net, i);
+  float *w = p->value->data + lo;
+  const float *g1 = p->grad->data + lo;
+  float *s0 = ((LqTensor *) g_ptr_array_index (o->state, i * o->slots))->data + lo;
+  const size_t n = hi - lo;
+  const double bc1 = 1.0 - pow (c->beta1, (double) t), bc2 = 1.0 - pow (c->beta2, (double) t);
+  float gs[256];
+  for (size_t k0 = 0; k0 < n; k0 += G_N_ELEMENTS (gs))
     {
-      LqParam *p = lq_net_param (o->net, i);
-      float *w = p->value->data;
-      const float *g = p->grad->data;
-      float *s0 = ((LqTensor *) g_ptr_array_index (o->state, i * o->slots))->data;
-      const size_t n = p->value->numel;
+      /* The summed gradient, a block at a time, so the loops below stay one shape. */
+      const size_t m = MIN (G_N_ELEMENTS (gs), n - k0);
+      const float *g = g1 + k0;
+      if (g2)
+        {
+          for (size_t k = 0; k < m; k++)
+            gs[k] = g1[k0 + k] + g2[lo + k0 + k];
+          g = gs;
+        }
+      float *wk = w + k0, *s = s0 + k0;
       switch (c->kind)
         {
         case LQ_OPTIM_SGD:
-          for (size_t k = 0; k < n; k++)
+          for (size_t k = 0; k < m; k++)
             {
-              s0[k] = (o->t == 1) ? g[k] : c->momentum * s0[k] + g[k];
-              w[k] -= c->lr * s0[k];
+              s[k] = (t == 1) ? g[k] : c->momentum * s[k] + g[k];
+              wk[k] -= c->lr * s[k];
             }
           break;
         case LQ_OPTIM_ADAM:
           {
-            float *s1 = ((LqTensor *) g_ptr_array_index (o->state, i * o->slots + 1))->data;
+            float *s1 = ((LqTensor *) g_ptr_array_index (o->state, i * o->slots + 1))->data + lo + k0;
             const float step = (float) (c->lr / bc1);
             const float rbc2 = (float) sqrt (bc2);
-            for (size_t k = 0; k < n; k++)
+            for (size_t k = 0; k < m; k++)
               {
-                s0[k] = c->beta1 * s0[k] + (1.0f - c->beta1) * g[k];
+                s[k] = c->beta1 * s[k] + (1.0f - c->beta1) * g[k];
                 s1[k] = c->beta2 * s1[k] + (1.0f - c->beta2) * g[k] * g[k];
-                w[k] -= step * s0[k] / (sqrtf (s1[k]) / rbc2 + c->eps);
+                wk[k] -= step * s[k] / (sqrtf (s1[k]) / rbc2 + c->eps);
               }
           }
           break;
         case LQ_OPTIM_RMSPROP_TF:
-          for (size_t k = 0; k < n; k++)
+          for (size_t k = 0; k < m; k++)
             {
-              s0[k] = c->beta2 * s0[k] + (1.0f - c->beta2) * g[k] * g[k];
-              w[k] -= c->lr * g[k] / sqrtf (s0[k] + c->eps);
+              s[k] = c->beta2 * s[k] + (1.0f - c->beta2) * g[k] * g[k];
+              wk[k] -= c->lr * g[k] / sqrtf (s[k] + c->eps);
             }
           break;
         case LQ_OPTIM_RMSPROP_TORCH:
-          for (size_t k = 0; k < n; k++)
+          for (size_t k = 0; k < m; k++)
             {
-              s0[k] = c->beta2 * s0[k] + (1.0f - c->beta2) * g[k] * g[k];
-              w[k] -= c->lr * g[k] / (sqrtf (s0[k]) + c->eps);
+              s[k] = c->beta2 * s[k] + (1.0f - c->beta2) * g[k] * g[k];
+              wk[k] -= c->lr * g[k] / (sqrtf (s[k]) + c->eps);
             }
           break;
         }
     }
+}
+
+#define LQ_OPTIM_PARALLEL_MIN (1 << 18) /* parameter floats */
+
+typedef struct {
+  LqOptim *o;
+  LqNet *other;
+} StepJob;
+
+/* Part `part` of every parameter: the update is elementwise, so any cut gives the same bits. */
+static void
+step_part (int part, int parts, void *data)
+{
+  StepJob *j = data;
+  for (int i = 0; i < lq_net_n_params (j->o->net); i++)
+    {
+      const size_t n = lq_net_param (j->o->net, i)->value->numel;
+      const size_t lo = n * part / parts, hi = n * (part + 1) / parts;
+      update (j->o, i, j->other ? lq_net_param (j->other, i)->grad->data : NULL, lo, hi);
+    }
+}
+
+static void
+step_with (LqOptim *o, LqNet *other)
+{
+  o->t++;
+  StepJob j = { o, other };
+  /* Small nets in one part: waking a helper costs more than their update. */
+  const int parts = lq_net_n_weights (o->net) >= LQ_OPTIM_PARALLEL_MIN ? lq_parallel_parts (LQ_PARALLEL_MAX) : 1;
+  lq_parallel_run (parts, step_part, &j);
+}
+
+void
+lq_optim_step (LqOptim *o)
+{
+  step_with (o, NULL);
+}
+
+void
+lq_optim_step_summed (LqOptim *o, LqNet *other)
+{
+  g_return_if_fail (lq_net_n_params (other) == lq_net_n_params (o->net));
+  step_with (o, other);
 }
 
 void

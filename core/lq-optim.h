@@ -36,6 +36,9 @@ LqOptimConfig lq_optim_defaults (LqOptimKind kind, float lr);
 LqOptim *lq_optim_new (const LqOptimConfig *config, LqNet *net);
 void     lq_optim_free (LqOptim *opt);
 void     lq_optim_step (LqOptim *opt);
+/* One step on the sum of the net's gradients and other's (a net of the same architecture: the
+ * replica of a data-parallel step), added element by element as the update reads them. */
+void     lq_optim_step_summed (LqOptim *opt, LqNet *other);
 void     lq_optim_set_lr (LqOptim *opt, float lr);
 float    lq_optim_get_lr (const LqOptim *opt);
 guint64  lq_optim_steps (const LqOptim *opt);

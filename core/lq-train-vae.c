@@ -1,9 +1,11 @@
 /* lq-train-vae.c: the LQ-VAE training step (Algorithm 1) and its checkpoints. */
 #include "lq-train-vae.h"
 #include "lq-error.h"
+#include "lq-gemm.h"
 #include "lq-loss.h"
 #include "lq-net-io.h"
 #include "lq-optim.h"
+#include "lq-parallel.h"
 #include "lq-penalty.h"
 #include "lq-safetensors.h"
 #include <math.h>
@@ -13,6 +15,7 @@ struct _LqVaeTrainer {
   LqVaeTrainConfig cfg;
   const LqDataset *train;
   LqVae *vae;
+  LqVae *replica;      /* shares vae's weights: the second half of each batch (NULL at batch 1) */
   LqOptim *opt_f, *opt_g, *opt_h;
   guint64 step;
   guint32 *perm;       /* permutation of the current epoch */
@@ -47,6 +50,7 @@ lq_vae_trainer_new (const LqVaeTrainConfig *cfg, const LqDataset *train)
   t->train = train;
   t->vae = lq_vae_new (&cfg->vae, TRUE, cfg->seed);
   lq_vae_set_data (t->vae, cfg->data);
+  t->replica = cfg->batch >= 2 && !cfg->whole_batch ? lq_vae_new_replica (t->vae) : NULL;
   t->opt_f = rmsprop (lq_vae_encoder (t->vae), cfg->lr);
   t->opt_g = rmsprop (lq_vae_decoder (t->vae), cfg->lr);
   t->opt_h = rmsprop (lq_vae_decoder_h (t->vae), cfg->lr);
@@ -75,6 +79,7 @@ lq_vae_trainer_free (LqVaeTrainer *t)
   lq_optim_free (t->opt_f);
   lq_optim_free (t->opt_g);
   lq_optim_free (t->opt_h);
+  lq_vae_free (t->replica); /* before the weights it borrows */
   lq_vae_free (t->vae);
   g_free (t->perm);
   float *bufs[] = { t->x, t->u, t->z, t->eps, t->soft, t->hard, t->dsoft, t->dz, t->dout, t->dimg };
@@ -107,20 +112,104 @@ load_batch (LqVaeTrainer *t)
     }
 }
 
-/* Reconstruction through a decoder: forward on `code`, weighted MSE to x, backward with
- * parameter gradients; the code's gradient goes to dcode when not NULL. */
+/* One half of a batch, run by one thread on its own nets (which share the weights). Losses are
+ * means over the whole batch, so each half contributes share = n/B of them. */
+typedef struct {
+  LqVaeTrainer *t;
+  LqVae *vae;
+  int lo, n;
+  LqVaeTrainStats s;
+  gboolean ok;
+  GError *error;
+} Half;
+
+/* Reconstruction through a decoder: forward on the half's codes, weighted MSE to its images,
+ * backward with parameter gradients; the codes' gradient goes to dcode when not NULL. */
 static float
-decoder_step (LqVaeTrainer *t, LqNet *dec, const float *code, float *dcode)
+decoder_step (Half *hf, LqNet *dec, const float *code, float *dcode)
 {
-  const int B = t->cfg.batch;
-  const size_t n = (size_t) B * LQ_IMAGE_SIZE;
+  LqVaeTrainer *t = hf->t;
+  const size_t n = (size_t) hf->n * LQ_IMAGE_SIZE;
+  const float w = t->cfg.rec_weight * hf->n / t->cfg.batch;
+  const float *x = t->x + (size_t) hf->lo * LQ_IMAGE_SIZE;
+  float *dimg = t->dimg + (size_t) hf->lo * LQ_IMAGE_SIZE;
   lq_net_zero_grad (dec);
-  const float *y = lq_net_forward (dec, code, B);
-  float loss = t->cfg.rec_weight * lq_mse (y, t->x, n, t->dimg);
+  const float *y = lq_net_forward (dec, code, hf->n);
+  float loss = w * lq_mse (y, x, n, dimg);
   for (size_t i = 0; i < n; i++)
-    t->dimg[i] *= t->cfg.rec_weight;
-  lq_net_backward (dec, t->dimg, dcode, TRUE);
+    dimg[i] *= w;
+  lq_net_backward (dec, dimg, dcode, TRUE);
   return loss;
+}
+
+/* Algorithm 1 on rows [lo, lo + n): every gradient, no update. */
+static void
+half_step (Half *hf)
+{
+  LqVaeTrainer *t = hf->t;
+  const LqVaeTrainConfig *c = &t->cfg;
+  const int B = c->batch, L = c->vae.latent, n = hf->n;
+  const float th = c->vae.threshold, t2 = th * th, share = (float) n / B;
+  LqNet *f = lq_vae_encoder (hf->vae), *g = lq_vae_decoder (hf->vae), *h = lq_vae_decoder_h (hf->vae);
+  LqVaeTrainStats *s = &hf->s;
+  const size_t row = (size_t) hf->lo * L; /* first code of the half */
+  float *z = t->z + row, *eps = t->eps + row, *soft = t->soft + row, *hard = t->hard + row;
+  float *dsoft = t->dsoft + row, *dz = t->dz + row, *dout = t->dout + 2 * row;
+
+  lq_net_set_training (f, TRUE);
+  lq_net_zero_grad (f);
+  const float *out = lq_net_forward (f, t->x + (size_t) hf->lo * LQ_IMAGE_SIZE, n); /* mu, logvar */
+
+  /* 10·GP first: it needs the backward buffers of this forward and leaves them overwritten. */
+  hf->ok = lq_grad_penalty (f, t->u, c->gp_target, c->gp_weight * share, &s->gp, &s->grad_norm,
+                            &hf->error);
+  if (!hf->ok)
+    return;
+  s->gp *= share, s->grad_norm *= share;
+
+  for (int b = 0; b < n; b++)
+    for (int j = 0; j < L; j++)
+      {
+        const size_t k = (size_t) b * L + j;
+        float mu = out[(size_t) b * 2 * L + j], lv = out[(size_t) b * 2 * L + L + j];
+        z[k] = mu + th * 0.5f * expf (0.5f * lv) * eps[k];
+        float a = c->soft_scale * (t2 - z[k] * z[k]);
+        soft[k] = a / (1.0f + fabsf (a));
+        hard[k] = a >= 0.0f ? 1.0f : -1.0f;
+      }
+
+  s->l_h = decoder_step (hf, h, soft, dsoft);
+  s->l_g = decoder_step (hf, g, hard, NULL);
+
+  /* Encoder gradient: KL/(L·B) + L_h through H̃ and the sampling. The forward buffers of f are
+   * intact (the penalty only overwrote the backward ones). */
+  for (size_t k = 0; k < (size_t) n * L; k++)
+    {
+      float a = c->soft_scale * (t2 - z[k] * z[k]);
+      float d = 1.0f + fabsf (a);
+      dz[k] = dsoft[k] * c->soft_scale * (-2.0f * z[k]) / (d * d);
+    }
+  s->kl = 0;
+  for (int b = 0; b < n; b++)
+    {
+      const float *mu = out + (size_t) b * 2 * L, *lv = mu + L;
+      float *dm = dout + (size_t) b * 2 * L, *dl = dm + L;
+      s->kl += lq_kl_normal (mu, lv, L, 1.0f / (L * B), dm, dl);
+      for (int j = 0; j < L; j++)
+        {
+          const size_t k = (size_t) b * L + j;
+          dm[j] += dz[k];
+          dl[j] += dz[k] * th * 0.5f * 0.5f * expf (0.5f * lv[j]) * eps[k];
+        }
+    }
+  lq_net_backward (f, dout, NULL, TRUE);
+}
+
+static void
+half_part (int part, int parts, void *data)
+{
+  (void) parts;
+  half_step ((Half *) data + part);
 }
 
 gboolean
@@ -128,9 +217,6 @@ lq_vae_trainer_step (LqVaeTrainer *t, LqVaeTrainStats *stats, GError **error)
 {
   const LqVaeTrainConfig *c = &t->cfg;
   const int B = c->batch, L = c->vae.latent;
-  const float th = c->vae.threshold, t2 = th * th;
-  LqNet *f = lq_vae_encoder (t->vae), *g = lq_vae_decoder (t->vae), *h = lq_vae_decoder_h (t->vae);
-  LqVaeTrainStats s = { 0 };
 
   float lr = c->lr * powf (c->decay_rate, (float) t->step / (float) c->decay_steps);
   lq_optim_set_lr (t->opt_f, lr);
@@ -138,60 +224,62 @@ lq_vae_trainer_step (LqVaeTrainer *t, LqVaeTrainStats *stats, GError **error)
   lq_optim_set_lr (t->opt_h, lr);
 
   load_batch (t);
-  lq_net_set_training (f, TRUE);
-  lq_net_zero_grad (f);
-  const float *out = lq_net_forward (f, t->x, B); /* [B, 2L]: mu then logvar */
-
-  /* 10·GP first: it needs the backward buffers of this forward and leaves them overwritten. */
-  if (!lq_grad_penalty (f, t->u, c->gp_target, c->gp_weight, &s.gp, &s.grad_norm, error))
-    return FALSE;
-
   LqRng rng;
   lq_rng_seed (&rng, c->seed * 0xD1B54A32D192ED03ULL + t->step * 2 + 1);
-  for (int b = 0; b < B; b++)
-    for (int j = 0; j < L; j++)
-      {
-        const size_t k = (size_t) b * L + j;
-        float mu = out[(size_t) b * 2 * L + j], lv = out[(size_t) b * 2 * L + L + j];
-        t->eps[k] = (float) lq_rng_normal (&rng);
-        t->z[k] = mu + th * 0.5f * expf (0.5f * lv) * t->eps[k];
-        float a = c->soft_scale * (t2 - t->z[k] * t->z[k]);
-        t->soft[k] = a / (1.0f + fabsf (a));
-        t->hard[k] = a >= 0.0f ? 1.0f : -1.0f;
-      }
+  for (size_t k = 0; k < (size_t) B * L; k++)
+    t->eps[k] = (float) lq_rng_normal (&rng);
 
-  s.l_h = decoder_step (t, h, t->soft, t->dsoft);
-  s.l_g = decoder_step (t, g, t->hard, NULL);
-
-  /* Encoder gradient: KL/(L·B) + L_h through H̃ and the sampling. The forward buffers of f are
-   * intact (the penalty only overwrote the backward ones). */
-  for (int b = 0; b < B; b++)
-    for (int j = 0; j < L; j++)
-      {
-        const size_t k = (size_t) b * L + j;
-        float a = c->soft_scale * (t2 - t->z[k] * t->z[k]);
-        float d = 1.0f + fabsf (a);
-        t->dz[k] = t->dsoft[k] * c->soft_scale * (-2.0f * t->z[k]) / (d * d);
-      }
-  float *dmu = t->dout, *dlv = t->dout + L; /* views per sample, stride 2L */
-  s.kl = 0;
-  for (int b = 0; b < B; b++)
+  /* Data parallelism: the two halves of the batch on the two cores, each with single-threaded
+   * GEMMs, rather than one batch with both cores on every GEMM and one idle through everything
+   * else (the unfoldings, activations, losses). The cut is the same for any thread count, so
+   * are the bits. */
+  const int parts = t->replica ? 2 : 1, threads = lq_gemm_get_threads ();
+  Half hv[2];
+  for (int p = 0; p < parts; p++)
     {
-      const float *mu = out + (size_t) b * 2 * L, *lv = mu + L;
-      float *dm = dmu + (size_t) b * 2 * L, *dl = dlv + (size_t) b * 2 * L;
-      s.kl += lq_kl_normal (mu, lv, L, 1.0f / (L * B), dm, dl);
-      for (int j = 0; j < L; j++)
-        {
-          const size_t k = (size_t) b * L + j;
-          dm[j] += t->dz[k];
-          dl[j] += t->dz[k] * th * 0.5f * 0.5f * expf (0.5f * lv[j]) * t->eps[k];
-        }
+      int lo, hi;
+      lq_parallel_range (B, p, parts, &lo, &hi);
+      hv[p] = (Half){ .t = t, .vae = p == 0 ? t->vae : t->replica, .lo = lo, .n = hi - lo };
     }
-  lq_net_backward (f, t->dout, NULL, TRUE);
+  if (parts == 1)
+    half_step (&hv[0]);
+  else
+    {
+      lq_gemm_set_threads (1);
+      if (threads >= parts)
+        lq_parallel_run (parts, half_part, hv);
+      else
+        for (int p = 0; p < parts; p++)
+          half_step (&hv[p]);
+      lq_gemm_set_threads (threads);
+    }
 
-  lq_optim_step (t->opt_f);
-  lq_optim_step (t->opt_g);
-  lq_optim_step (t->opt_h);
+  LqVaeTrainStats s = { 0 };
+  gboolean ok = TRUE;
+  for (int p = 0; p < parts; p++)
+    {
+      if (!hv[p].ok && ok)
+        g_propagate_error (error, g_steal_pointer (&hv[p].error));
+      g_clear_error (&hv[p].error);
+      ok = ok && hv[p].ok;
+      s.kl += hv[p].s.kl, s.l_h += hv[p].s.l_h, s.l_g += hv[p].s.l_g;
+      s.gp += hv[p].s.gp, s.grad_norm += hv[p].s.grad_norm;
+    }
+  if (!ok)
+    return FALSE;
+
+  if (t->replica)
+    {
+      lq_optim_step_summed (t->opt_f, lq_vae_encoder (t->replica));
+      lq_optim_step_summed (t->opt_g, lq_vae_decoder (t->replica));
+      lq_optim_step_summed (t->opt_h, lq_vae_decoder_h (t->replica));
+    }
+  else
+    {
+      lq_optim_step (t->opt_f);
+      lq_optim_step (t->opt_g);
+      lq_optim_step (t->opt_h);
+    }
   t->step++;
   s.step = t->step;
   if (!isfinite (s.l_g) || !isfinite (s.l_h) || !isfinite (s.gp))
@@ -279,10 +367,11 @@ lq_vae_trainer_resume (LqVaeTrainer *t, const char *path, GError **error)
       g_prefix_error (error, "%s: ", path);
       return FALSE;
     }
-  LqVae *v = t->vae;
+  LqVae *v = t->vae, *r = t->replica; /* the replica goes with the weights it borrows */
   LqOptim *of = t->opt_f, *og = t->opt_g, *oh = t->opt_h;
-  t->vae = tmp->vae, t->opt_f = tmp->opt_f, t->opt_g = tmp->opt_g, t->opt_h = tmp->opt_h;
-  tmp->vae = v, tmp->opt_f = of, tmp->opt_g = og, tmp->opt_h = oh;
+  t->vae = tmp->vae, t->replica = tmp->replica;
+  t->opt_f = tmp->opt_f, t->opt_g = tmp->opt_g, t->opt_h = tmp->opt_h;
+  tmp->vae = v, tmp->replica = r, tmp->opt_f = of, tmp->opt_g = og, tmp->opt_h = oh;
   t->step = step;
   lq_optim_set_steps (t->opt_f, step);
   lq_optim_set_steps (t->opt_g, step);

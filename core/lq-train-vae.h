@@ -27,6 +27,11 @@ typedef struct {
   float gp_weight;    /* 10 */
   float gp_target;    /* K = 0.1 */
   float soft_scale;   /* 500 */
+  /* FALSE (default): each step runs the two halves of its batch on two threads, each with its
+   * own copy of the nets' buffers and single-threaded GEMMs (data parallelism; the same bits for
+   * any thread count). TRUE: the whole batch at once, every GEMM on all threads. The two round
+   * differently, so a checkpoint resumes bit-exactly only in the mode that wrote it. */
+  gboolean whole_batch;
 } LqVaeTrainConfig;
 
 typedef struct {

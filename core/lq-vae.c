@@ -121,6 +121,19 @@ lq_vae_new (const LqVaeConfig *cfg, gboolean with_h, guint64 seed)
   return v;
 }
 
+LqVae *
+lq_vae_new_replica (LqVae *source)
+{
+  LqVae *v = vae_new_uninitialised (&source->cfg, source->h != NULL);
+  v->data = source->data;
+  /* Same constructor, same architecture: sharing cannot fail. */
+  gboolean ok = lq_net_share_values (v->enc, source->enc, NULL) &&
+                lq_net_share_values (v->g, source->g, NULL) &&
+                (v->h == NULL || lq_net_share_values (v->h, source->h, NULL));
+  g_assert (ok);
+  return v;
+}
+
 void
 lq_vae_free (LqVae *v)
 {

@@ -33,6 +33,9 @@ LqVae   *lq_vae_new (const LqVaeConfig *cfg, gboolean with_h, guint64 seed);
 /* A file holds "encoder.*" and "decoder.*" (g), and "decoder_h.*" in training checkpoints. */
 LqVae   *lq_vae_load (const char *path, GError **error);
 LqVae   *lq_vae_load_shipped (LqDataKind data, GError **error);
+/* The same nets sharing source's parameter values, with their own buffers and gradients
+ * (lq_net_share_values): the second half of a data-parallel training step. */
+LqVae   *lq_vae_new_replica (LqVae *source);
 void     lq_vae_free (LqVae *vae);
 const LqVaeConfig *lq_vae_config (const LqVae *vae);
 LqDataKind lq_vae_data (const LqVae *vae);

@@ -34,6 +34,7 @@
 #include "lq-im2col.h"
 #include "lq-layer.h"
 #include "lq-net.h"
+#include "lq-penalty.h"
 #include "lq-rng.h"
 #include "lq-sparse-adjoint.h"
 
@@ -1336,6 +1337,105 @@ test_net_chain (void)
   lq_floats_free (dx);
 }
 
+/* A small LQ-VAE-like encoder: strided conv, LeakyReLU, dense head. */
+static LqNet *
+small_encoder (int width)
+{
+  LqNet *net = lq_net_new (1, 12, 12);
+  GError *error = NULL;
+  g_assert_true (lq_net_add (net, lq_conv2d_new_same ("c1", width, 3, 2), &error));
+  g_assert_true (lq_net_add (net, lq_leaky_relu_new (0.2f), &error));
+  g_assert_true (lq_net_add (net, lq_conv2d_new_same ("c2", width, 3, 1), &error));
+  g_assert_true (lq_net_add (net, lq_leaky_relu_new (0.2f), &error));
+  g_assert_true (lq_net_add (net, lq_flatten_new (), &error));
+  g_assert_true (lq_net_add (net, lq_dense_new ("fc", 6), &error));
+  g_assert_no_error (error);
+  return net;
+}
+
+/* lq_net_share_values, the data parallelism of the LQ-VAE step: a replica computes with the
+ * source's weights (and sees their changes), and the gradients of the two halves of a batch,
+ * penalty included, add up to the whole batch's. */
+static void
+test_net_share_values (void)
+{
+  LqRng rng;
+  lq_rng_seed (&rng, 21);
+  g_autoptr (LqNet) net = small_encoder (8);
+  lq_net_init (net, &rng);
+  LqNet *rep = small_encoder (8);
+  g_autoptr (LqNet) other = small_encoder (4);
+  GError *error = NULL;
+  g_assert_false (lq_net_share_values (other, net, &error));
+  g_assert_error (error, LQ_ERROR, LQ_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_true (lq_net_share_values (rep, net, &error));
+  g_assert_no_error (error);
+
+  const int B = 8, H = 4;
+  const size_t in = lq_net_in_size (net), out = lq_net_out_size (net);
+  float *x = lq_floats_new (B * in), *dy = lq_floats_new (B * out), *u = lq_floats_new (out);
+  float *dx = lq_floats_new (B * in), *dx2 = lq_floats_new (B * in);
+  fill_uniform (&rng, x, B * in, -1, 1);
+  fill_uniform (&rng, dy, B * out, -1, 1);
+  fill_uniform (&rng, u, out, -1, 1);
+
+  /* the whole batch on the source alone */
+  lq_net_zero_grad (net);
+  lq_net_forward (net, x, B);
+  float P, norm;
+  g_assert_true (lq_grad_penalty (net, u, 0.1f, 10.0f, &P, &norm, &error));
+  lq_net_backward (net, dy, dx, TRUE);
+  GPtrArray *whole = g_ptr_array_new_with_free_func ((GDestroyNotify) lq_tensor_free);
+  for (int q = 0; q < lq_net_n_params (net); q++)
+    g_ptr_array_add (whole, lq_tensor_copy (lq_net_param (net, q)->grad));
+
+  /* the halves: rows [0, H) on the source, [H, B) on the replica, the penalty weighted by share */
+  LqNet *nets[2] = { net, rep };
+  float Ph[2], nh[2];
+  for (int p = 0; p < 2; p++)
+    {
+      lq_net_zero_grad (nets[p]);
+      const float *y = lq_net_forward (nets[p], x + p * H * in, H);
+      if (p == 1) /* the same weights: the replica's rows equal the source's whole-batch rows */
+        {
+          g_autoptr (LqNet) check = small_encoder (8);
+          g_assert_true (lq_net_share_values (check, net, NULL));
+          const float *yw = lq_net_forward (check, x, B);
+          g_assert_cmpmem (y, H * out * sizeof (float), yw + H * out, H * out * sizeof (float));
+        }
+      g_assert_true (lq_grad_penalty (nets[p], u, 0.1f, 10.0f * H / B, &Ph[p], &nh[p], &error));
+      lq_net_backward (nets[p], dy + p * H * out, dx2 + p * H * in, TRUE);
+    }
+  g_assert_cmpfloat_with_epsilon ((Ph[0] + Ph[1]) / 2, P, 1e-5 * MAX (1, P));
+  g_assert_cmpfloat_with_epsilon ((nh[0] + nh[1]) / 2, norm, 1e-5 * MAX (1, norm));
+  assert_close ("halves' input gradients", dx2, dx, B * in, TOL_SAME);
+  for (int q = 0; q < lq_net_n_params (net); q++)
+    {
+      const LqTensor *g0 = lq_net_param (net, q)->grad, *g1 = lq_net_param (rep, q)->grad;
+      float *sum = lq_floats_new (g0->numel);
+      for (size_t i = 0; i < g0->numel; i++)
+        sum[i] = g0->data[i] + g1->data[i];
+      assert_close ("halves' parameter gradients", sum,
+                    ((LqTensor *) g_ptr_array_index (whole, q))->data, g0->numel, TOL_SAME);
+      lq_floats_free (sum);
+    }
+
+  /* a change of the source's weights is the replica's */
+  LqParam *w = lq_net_find_param (net, "fc.weight");
+  w->value->data[0] += 1.0f;
+  g_assert_cmpfloat (lq_net_find_param (rep, "fc.weight")->value->data[0], ==, w->value->data[0]);
+  lq_net_free (rep); /* leaves the source's weights alone (ASan would see a double free) */
+  g_assert_true (isfinite (lq_net_forward (net, x, B)[0]));
+
+  g_ptr_array_unref (whole);
+  lq_floats_free (x);
+  lq_floats_free (dy);
+  lq_floats_free (u);
+  lq_floats_free (dx);
+  lq_floats_free (dx2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1377,5 +1477,6 @@ main (int argc, char **argv)
   g_test_add_func ("/layers/flatten-reshape", test_flatten_reshape);
   g_test_add_func ("/layers/net-chain", test_net_chain);
   g_test_add_func ("/layers/net-backward-stacked", test_net_backward_stacked);
+  g_test_add_func ("/layers/net-share-values", test_net_share_values);
   return g_test_run ();
 }

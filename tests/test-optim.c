@@ -15,6 +15,7 @@
 #include <glib.h>
 #include <math.h>
 #include <string.h>
+#include "lq-gemm.h"
 #include "lq-net.h"
 #include "lq-optim.h"
 
@@ -248,6 +249,75 @@ test_lr_and_steps (void)
   assert_near ("adam resumed at step 10", 10, 0, param_at (net, 0), want);
 }
 
+/* A dense net with enough weights (1024 × 300) for the update to be cut over the threads. */
+static LqNet *
+make_wide_net (guint64 seed)
+{
+  LqNet *net = lq_net_new (1024, 1, 1);
+  g_assert_true (lq_net_add (net, lq_dense_new ("fc", 300), NULL));
+  LqRng rng;
+  lq_rng_seed (&rng, seed);
+  lq_net_init (net, &rng);
+  for (int i = 0; i < lq_net_n_params (net); i++)
+    {
+      LqTensor *g = lq_net_param (net, i)->grad;
+      for (size_t k = 0; k < g->numel; k++)
+        g->data[k] = (float) lq_rng_normal (&rng) * ((k % 7) == 0 ? 0.0f : 0.01f);
+    }
+  return net;
+}
+
+static void
+assert_same_params (LqNet *a, LqNet *b)
+{
+  for (int i = 0; i < lq_net_n_params (a); i++)
+    {
+      LqTensor *x = lq_net_param (a, i)->value, *y = lq_net_param (b, i)->value;
+      g_assert_cmpmem (x->data, x->numel * sizeof (float), y->data, y->numel * sizeof (float));
+    }
+}
+
+/* lq_optim_step_summed (net, other) is lq_optim_step on a net whose gradient is the float sum of
+ * the two, bit for bit, and so is the update cut over two threads against one. */
+static void
+test_summed_and_threads (void)
+{
+  const LqOptimKind kinds[] = { LQ_OPTIM_SGD, LQ_OPTIM_ADAM, LQ_OPTIM_RMSPROP_TF, LQ_OPTIM_RMSPROP_TORCH };
+  const int threads = lq_gemm_get_threads ();
+  for (gsize k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      LqOptimConfig cfg = lq_optim_defaults (kinds[k], 1e-3f);
+      g_autoptr (LqNet) a = make_wide_net (1), other = make_wide_net (2), sum = make_wide_net (1);
+      g_autoptr (LqNet) one = make_wide_net (1);
+      for (int i = 0; i < lq_net_n_params (sum); i++)
+        {
+          LqTensor *gs = lq_net_param (sum, i)->grad, *go = lq_net_param (other, i)->grad;
+          for (size_t e = 0; e < gs->numel; e++)
+            gs->data[e] += go->data[e];
+        }
+      g_autoptr (LqOptim) oa = lq_optim_new (&cfg, a);
+      g_autoptr (LqOptim) os = lq_optim_new (&cfg, sum);
+      g_autoptr (LqOptim) o1 = lq_optim_new (&cfg, one);
+      for (int step = 0; step < 3; step++)
+        {
+          lq_gemm_set_threads (2);
+          lq_optim_step_summed (oa, other);
+          lq_optim_step (os);
+          lq_gemm_set_threads (1);
+          lq_optim_step (o1);
+          lq_gemm_set_threads (threads);
+        }
+      assert_same_params (a, sum);
+      g_autoptr (LqNet) two = make_wide_net (1);
+      g_autoptr (LqOptim) o2 = lq_optim_new (&cfg, two);
+      lq_gemm_set_threads (2);
+      for (int step = 0; step < 3; step++)
+        lq_optim_step (o2);
+      lq_gemm_set_threads (threads);
+      assert_same_params (one, two);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -257,5 +327,6 @@ main (int argc, char **argv)
   g_test_add_func ("/optim/rmsprop-tf", test_rmsprop_tf);
   g_test_add_func ("/optim/rmsprop-torch", test_rmsprop_torch);
   g_test_add_func ("/optim/lr-and-steps", test_lr_and_steps);
+  g_test_add_func ("/optim/summed-and-threads", test_summed_and_threads);
   return g_test_run ();
 }

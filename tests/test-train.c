@@ -6,6 +6,7 @@
 #include <string.h>
 #include "lq-attack.h"
 #include "lq-error.h"
+#include "lq-gemm.h"
 #include "lq-models.h"
 #include "lq-net-io.h"
 #include "lq-train-classifier.h"
@@ -135,6 +136,100 @@ test_resume_is_exact (void)
 
   g_unlink (ckpt);
   g_rmdir (dir);
+  free_set (ds);
+}
+
+/* The halves of the data-parallel step add up to the whole batch: same losses, and the same
+ * weight change (the RMSProp update, lr·g/√ms, so a wrong gradient shows) within float
+ * rounding, after one step and after three. */
+static void
+test_halves_equal_whole_batch (void)
+{
+  LqDataset *ds = synthetic_set (64, 5);
+  LqVaeTrainConfig cfg = tiny_config ();
+  cfg.lr = 1e-2f; /* large steps, so that the second and third steps see different weights */
+  LqVaeTrainConfig whole = cfg;
+  whole.whole_batch = TRUE;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LqVaeTrainer) split = lq_vae_trainer_new (&cfg, ds);
+  g_autoptr (LqVaeTrainer) ref = lq_vae_trainer_new (&whole, ds);
+  LqNet *nets[2][3];
+  for (int k = 0; k < 2; k++)
+    {
+      LqVae *v = lq_vae_trainer_vae (k ? ref : split);
+      nets[k][0] = lq_vae_encoder (v), nets[k][1] = lq_vae_decoder (v), nets[k][2] = lq_vae_decoder_h (v);
+    }
+  for (int i = 0; i < 3; i++)
+    {
+      GPtrArray *before = g_ptr_array_new_with_free_func ((GDestroyNotify) lq_tensor_free);
+      for (int n = 0; n < 3; n++)
+        for (int q = 0; q < lq_net_n_params (nets[1][n]); q++)
+          g_ptr_array_add (before, lq_tensor_copy (lq_net_param (nets[1][n], q)->value));
+      LqVaeTrainStats a, b;
+      g_assert_true (lq_vae_trainer_step (split, &a, &error));
+      g_assert_true (lq_vae_trainer_step (ref, &b, &error));
+      g_assert_no_error (error);
+      g_assert_cmpfloat_with_epsilon (a.l_h, b.l_h, 1e-4 * b.l_h);
+      g_assert_cmpfloat_with_epsilon (a.l_g, b.l_g, 1e-4 * b.l_g);
+      g_assert_cmpfloat_with_epsilon (a.kl, b.kl, 1e-4 * fabsf (b.kl) + 1e-7);
+      g_assert_cmpfloat_with_epsilon (a.gp, b.gp, 1e-4 * b.gp + 1e-7);
+      g_assert_cmpfloat_with_epsilon (a.grad_norm, b.grad_norm, 1e-4 * b.grad_norm);
+      guint t = 0;
+      for (int n = 0; n < 3; n++)
+        for (int q = 0; q < lq_net_n_params (nets[1][n]); q++, t++)
+          {
+            const LqTensor *w0 = g_ptr_array_index (before, t);
+            const LqTensor *ws = lq_net_param (nets[0][n], q)->value, *wr = lq_net_param (nets[1][n], q)->value;
+            double worst = 0, scale = 0;
+            for (size_t e = 0; e < w0->numel; e++)
+              {
+                const double ds_ = (double) ws->data[e] - w0->data[e], dr = (double) wr->data[e] - w0->data[e];
+                worst = MAX (worst, fabs (ds_ - dr));
+                scale = MAX (scale, fabs (dr));
+              }
+            if (worst > 1e-3 * scale + 1e-6) /* float rounding of w0 itself bounds the last term */
+              g_error ("step %d, %s: weight change differs by %g (largest change %g)", i + 1,
+                       lq_net_param (nets[1][n], q)->name, worst, scale);
+          }
+      g_ptr_array_unref (before);
+    }
+  free_set (ds);
+}
+
+/* The step runs the two halves of its batch on two threads (or one after the other): the
+ * weights after a few steps are the same bits for one thread and for two, for an even batch and
+ * for an odd one (halves of 2 and 3). */
+static void
+test_step_same_bits_any_threads (void)
+{
+  LqDataset *ds = synthetic_set (64, 4);
+  const int threads = lq_gemm_get_threads ();
+  const int batches[] = { 8, 5 };
+  for (gsize bi = 0; bi < G_N_ELEMENTS (batches); bi++)
+    {
+      LqVaeTrainConfig cfg = tiny_config ();
+      cfg.batch = batches[bi];
+      g_autoptr (GError) error = NULL;
+      g_autoptr (LqVaeTrainer) one = lq_vae_trainer_new (&cfg, ds);
+      g_autoptr (LqVaeTrainer) two = lq_vae_trainer_new (&cfg, ds);
+      LqVaeTrainStats s1, s2;
+      for (int i = 0; i < 3; i++)
+        {
+          lq_gemm_set_threads (1);
+          g_assert_true (lq_vae_trainer_step (one, &s1, &error));
+          lq_gemm_set_threads (2);
+          g_assert_true (lq_vae_trainer_step (two, &s2, &error));
+          lq_gemm_set_threads (threads);
+          g_assert_no_error (error);
+          g_assert_cmpfloat (s1.l_h, ==, s2.l_h);
+          g_assert_cmpfloat (s1.gp, ==, s2.gp);
+          g_assert_cmpfloat (s1.kl, ==, s2.kl);
+        }
+      LqVae *a = lq_vae_trainer_vae (one), *b = lq_vae_trainer_vae (two);
+      lq_test_assert_nets_equal (lq_vae_encoder (a), lq_vae_encoder (b));
+      lq_test_assert_nets_equal (lq_vae_decoder (a), lq_vae_decoder (b));
+      lq_test_assert_nets_equal (lq_vae_decoder_h (a), lq_vae_decoder_h (b));
+    }
   free_set (ds);
 }
 
@@ -348,6 +443,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/train/vae/paper-losses-fall", test_paper_vae_losses_fall);
   g_test_add_func ("/train/vae/resume-exact", test_resume_is_exact);
+  g_test_add_func ("/train/vae/same-bits-any-threads", test_step_same_bits_any_threads);
+  g_test_add_func ("/train/vae/halves-equal-whole-batch", test_halves_equal_whole_batch);
   g_test_add_func ("/train/vae/file-round-trip", test_vae_file_round_trip);
   g_test_add_func ("/train/classifier/learns", test_classifier_learns);
   g_test_add_func ("/train/classifier/cancel", test_classifier_cancel);
