@@ -7,6 +7,7 @@
  * kernels of lq-im2col.h. A sample whose output gradient is mostly zero (behind a ReLU) gets its
  * input gradient from the nonzeros alone (lq-sparse-adjoint.h). */
 #include "lq-layer.h"
+#include "lq-batch-split.h"
 #include "lq-error.h"
 #include "lq-gemm.h"
 #include "lq-im2col.h"
@@ -20,8 +21,7 @@ typedef struct {
   int out_channels, kh, kw, stride, pt, pl, pb, pr;
   gboolean tf_same;        /* padding computed from the input size, TensorFlow's rule */
   LqConvGeom g;
-  float *col, *tmp;        /* work buffers, reused across calls */
-  size_t col_cap, tmp_cap;
+  LqPartBuffers parts[LQ_PARALLEL_MAX]; /* work buffers of each part of a batch, reused */
   float *wt;               /* the weight channel-last, for the sparse input gradient */
   size_t wt_cap;
   gboolean wt_ready;       /* wt is the current weight: cleared by every forward, since weights
@@ -70,30 +70,53 @@ conv_thin (const LqConv *c)
   return c->g.C * c->kh * c->kw <= LQ_THIN_MAX_ROWS;
 }
 
-/* y = W * x (+ b when bias is not NULL). */
+typedef struct {
+  LqConv *c;
+  float *y, *dx;
+  const float *x, *dy, *bias;
+} ConvCall;
+
+/* y = W * x (+ b when bias is not NULL) for samples [lo, hi). */
 static void
-conv_apply (LqConv *c, float *y, const float *x, int batch, const float *bias)
+apply_range (void *call, LqPartBuffers *b, int lo, int hi, float *dW, float *db)
 {
+  (void) dW, (void) db;
+  const ConvCall *a = call;
+  LqConv *c = a->c;
   LqLayer *l = &c->parent;
   const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
   const float *W = l->params[0].value->data;
-  const int chunk = lq_im2col_chunk (K, ohw, batch);
-  c->wt_ready = FALSE;
-  float *col = lq_floats_reserve (&c->col, &c->col_cap, (size_t) K * chunk * ohw);
-  float *tmp = conv_thin (c) ? NULL : lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * chunk * ohw);
-  for (int s0 = 0; s0 < batch; s0 += chunk)
+  const int chunk = lq_im2col_chunk (K, ohw, hi - lo);
+  float *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) K * chunk * ohw);
+  float *tmp = conv_thin (c) ? NULL : lq_floats_reserve (&b->tmp, &b->tmp_cap, (size_t) M * chunk * ohw);
+  for (int s0 = lo; s0 < hi; s0 += chunk)
     {
-      int n = MIN (chunk, batch - s0);
-      float *ys = y + (size_t) s0 * l->out_size;
+      int n = MIN (chunk, hi - s0);
+      float *ys = a->y + (size_t) s0 * l->out_size;
+      const float *xs = a->x + (size_t) s0 * l->in_size;
       if (tmp == NULL)
         {
-          lq_thin_unfold_expand (&c->g, n, x + (size_t) s0 * l->in_size, M, W, bias, ys, col);
+          lq_thin_unfold_expand (&c->g, n, xs, M, W, a->bias, ys, col);
           continue;
         }
-      lq_im2col (&c->g, x + (size_t) s0 * l->in_size, n, col);
+      lq_im2col (&c->g, xs, n, col);
       lq_gemm (FALSE, FALSE, M, n * ohw, K, 1.0f, W, K, col, n * ohw, 0.0f, tmp, n * ohw);
-      lq_cnhw_to_nchw_bias (ys, tmp, n, M, ohw, bias);
+      lq_cnhw_to_nchw_bias (ys, tmp, n, M, ohw, a->bias);
     }
+}
+
+static double
+conv_flops (const LqConv *c, int batch)
+{
+  return 2.0 * c->out_channels * c->g.C * c->kh * c->kw * c->g.OH * c->g.OW * batch;
+}
+
+static void
+conv_apply (LqConv *c, float *y, const float *x, int batch, const float *bias)
+{
+  c->wt_ready = FALSE;
+  ConvCall a = { .c = c, .y = y, .x = x, .bias = bias };
+  lq_batch_split_run (apply_range, &a, batch, conv_flops (c, batch), c->parts, NULL, 0, NULL, 0);
 }
 
 static void
@@ -134,8 +157,9 @@ conv_input_grad_sparse (LqConv *c, float *dx, const float *dy, int batch)
     n_sparse += sparse[s] = lq_count_nonzero (dy + (size_t) s * l->out_size, l->out_size) <= limit;
   if (n_sparse > 0)
     {
-      float *col = lq_floats_reserve (&c->col, &c->col_cap, (size_t) K * ohw);
-      float *tmp = lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * ohw);
+      LqPartBuffers *b = &c->parts[0];
+      float *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) K * ohw);
+      float *tmp = lq_floats_reserve (&b->tmp, &b->tmp_cap, (size_t) M * ohw);
       if (!c->wt_ready)
         {
           lq_floats_reserve (&c->wt, &c->wt_cap, (size_t) M * K);
@@ -156,33 +180,29 @@ conv_input_grad_sparse (LqConv *c, float *dx, const float *dy, int batch)
   return n_sparse > 0;
 }
 
-/* dx = Wᵀ dy (when dx); dW += dy xᵀ (when dW); db += Σ dy (when db). */
+/* dx = Wᵀ dy (when dx), dW += dy xᵀ (when dW), db += Σ dy (when db), for samples [lo, hi). */
 static void
-conv_adjoint (LqConv *c, float *dx, const float *dy, const float *x, int batch, float *dW, float *db)
+adjoint_range (void *call, LqPartBuffers *b, int lo, int hi, float *dW, float *db)
 {
+  const ConvCall *a = call;
+  LqConv *c = a->c;
   LqLayer *l = &c->parent;
   const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
   const float *W = l->params[0].value->data;
   const gboolean thin = conv_thin (c);
-  if (dx && !thin && conv_input_grad_sparse (c, dx, dy, batch))
+  const int chunk = lq_im2col_chunk (K, ohw, hi - lo);
+  float *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) K * chunk * ohw);
+  float *tmp = thin ? NULL : lq_floats_reserve (&b->tmp, &b->tmp_cap, (size_t) M * chunk * ohw);
+  for (int s0 = lo; s0 < hi; s0 += chunk)
     {
-      dx = NULL;
-      if (!dW && !db)
-        return;
-    }
-  const int chunk = lq_im2col_chunk (K, ohw, batch);
-  float *col = lq_floats_reserve (&c->col, &c->col_cap, (size_t) K * chunk * ohw);
-  float *tmp = thin ? NULL : lq_floats_reserve (&c->tmp, &c->tmp_cap, (size_t) M * chunk * ohw);
-  for (int s0 = 0; s0 < batch; s0 += chunk)
-    {
-      int n = MIN (chunk, batch - s0);
-      const float *dys = dy + (size_t) s0 * l->out_size;
-      float *dxs = dx ? dx + (size_t) s0 * l->in_size : NULL;
+      int n = MIN (chunk, hi - s0);
+      const float *dys = a->dy + (size_t) s0 * l->out_size;
+      const float *xs = a->x ? a->x + (size_t) s0 * l->in_size : NULL; /* read for dW only */
+      float *dxs = a->dx ? a->dx + (size_t) s0 * l->in_size : NULL;
       if (thin)
         {
           if (dW)
-            lq_thin_unfold_outer (&c->g, n, x + (size_t) s0 * l->in_size, M, dys, dW, db, NULL, NULL,
-                                  col);
+            lq_thin_unfold_outer (&c->g, n, xs, M, dys, dW, db, NULL, NULL, col);
           else if (db)
             for (int m = 0; m < M; m++)
               {
@@ -200,7 +220,7 @@ conv_adjoint (LqConv *c, float *dx, const float *dy, const float *x, int batch, 
       lq_nchw_to_cnhw (tmp, dys, n, M, ohw);
       if (dW)
         {
-          lq_im2col (&c->g, x + (size_t) s0 * l->in_size, n, col);
+          lq_im2col (&c->g, xs, n, col);
           lq_gemm (FALSE, TRUE, M, K, n * ohw, 1.0f, tmp, n * ohw, col, n * ohw, 1.0f, dW, K);
         }
       if (db)
@@ -209,6 +229,23 @@ conv_adjoint (LqConv *c, float *dx, const float *dy, const float *x, int batch, 
       if (dxs)
         conv_input_grad_gemm (c, dxs, tmp, col, n);
     }
+}
+
+/* dx = Wᵀ dy (when dx); dW += dy xᵀ (when dW); db += Σ dy (when db). */
+static void
+conv_adjoint (LqConv *c, float *dx, const float *dy, const float *x, int batch, float *dW, float *db)
+{
+  LqLayer *l = &c->parent;
+  if (dx && !conv_thin (c) && conv_input_grad_sparse (c, dx, dy, batch))
+    {
+      dx = NULL;
+      if (!dW && !db)
+        return;
+    }
+  ConvCall a = { .c = c, .dx = dx, .dy = dy, .x = dW ? x : NULL };
+  const double flops = conv_flops (c, batch) * ((dx != NULL) + (dW != NULL));
+  lq_batch_split_run (adjoint_range, &a, batch, flops, c->parts, dW, l->params[0].value->numel, db,
+                      l->out[0]);
 }
 
 static void
@@ -236,8 +273,7 @@ static void
 conv_finalize (LqLayer *l)
 {
   LqConv *c = (LqConv *) l;
-  lq_floats_free (c->col);
-  lq_floats_free (c->tmp);
+  lq_part_buffers_free (c->parts);
   lq_floats_free (c->wt);
 }
 

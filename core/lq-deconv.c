@@ -4,6 +4,7 @@
  * the output that col2im adds into; a layer with one output channel (K = out·k·k ≤
  * LQ_THIN_MAX_ROWS) uses the thin kernels of lq-im2col.h instead of GEMM and permutes. */
 #include "lq-layer.h"
+#include "lq-batch-split.h"
 #include "lq-error.h"
 #include "lq-gemm.h"
 #include "lq-im2col.h"
@@ -15,8 +16,7 @@ typedef struct {
   LqLayer parent;
   int out_channels, k, stride, padding, output_padding;
   LqConvGeom g;            /* the convolution from the output space (C = out channels) */
-  float *col, *tmp;
-  size_t col_cap, tmp_cap;
+  LqPartBuffers parts[LQ_PARALLEL_MAX]; /* work buffers of each part of a batch, reused */
 } LqDeconv;
 
 static gboolean
@@ -56,22 +56,31 @@ deconv_thin (const LqDeconv *d)
   return d->out_channels * d->k * d->k <= LQ_THIN_MAX_ROWS;
 }
 
+typedef struct {
+  LqDeconv *d;
+  float *y, *dx;
+  const float *x, *dy, *bias;
+} DeconvCall;
+
 static void
-deconv_apply (LqDeconv *d, float *y, const float *x, int batch, const float *bias)
+apply_range (void *call, LqPartBuffers *b, int lo, int hi, float *dW, float *db)
 {
+  (void) dW, (void) db;
+  const DeconvCall *a = call;
+  LqDeconv *d = a->d;
   LqLayer *l = &d->parent;
   const int Cin = l->in[0], K = d->out_channels * d->k * d->k, hw = l->in[1] * l->in[2];
   const int ohw = l->out[1] * l->out[2];
-  const float *W = l->params[0].value->data;
-  const int chunk = lq_im2col_chunk (K, hw, batch);
-  float *col = lq_floats_reserve (&d->col, &d->col_cap, (size_t) K * chunk * hw);
+  const float *W = l->params[0].value->data, *bias = a->bias;
+  const int chunk = lq_im2col_chunk (K, hw, hi - lo);
+  float *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) K * chunk * hw);
   float *tmp = deconv_thin (d) ? NULL
-                               : lq_floats_reserve (&d->tmp, &d->tmp_cap, (size_t) Cin * chunk * hw);
-  for (int s0 = 0; s0 < batch; s0 += chunk)
+                               : lq_floats_reserve (&b->tmp, &b->tmp_cap, (size_t) Cin * chunk * hw);
+  for (int s0 = lo; s0 < hi; s0 += chunk)
     {
-      int n = MIN (chunk, batch - s0);
-      const float *xs = x + (size_t) s0 * l->in_size;
-      float *ys = y + (size_t) s0 * l->out_size;
+      int n = MIN (chunk, hi - s0);
+      const float *xs = a->x + (size_t) s0 * l->in_size;
+      float *ys = a->y + (size_t) s0 * l->out_size;
       if (tmp == NULL)
         {
           lq_thin_reduce_fold (&d->g, n, xs, Cin, W, bias, ys, col);
@@ -94,6 +103,20 @@ deconv_apply (LqDeconv *d, float *y, const float *x, int batch, const float *bia
     }
 }
 
+static double
+deconv_flops (const LqDeconv *d, int batch)
+{
+  const LqLayer *l = &d->parent;
+  return 2.0 * l->in[0] * d->out_channels * d->k * d->k * l->in[1] * l->in[2] * batch;
+}
+
+static void
+deconv_apply (LqDeconv *d, float *y, const float *x, int batch, const float *bias)
+{
+  DeconvCall a = { .d = d, .y = y, .x = x, .bias = bias };
+  lq_batch_split_run (apply_range, &a, batch, deconv_flops (d, batch), d->parts, NULL, 0, NULL, 0);
+}
+
 static void
 deconv_forward (LqLayer *l, float *y, const float *x, int batch)
 {
@@ -107,23 +130,24 @@ deconv_tangent (LqLayer *l, float *ry, const float *rx, const float *x, const fl
 }
 
 static void
-deconv_adjoint (LqDeconv *d, float *dx, const float *dy, const float *x, int batch, float *dW,
-                float *db)
+adjoint_range (void *call, LqPartBuffers *b, int lo, int hi, float *dW, float *db)
 {
+  const DeconvCall *a = call;
+  LqDeconv *d = a->d;
   LqLayer *l = &d->parent;
   const int Cin = l->in[0], K = d->out_channels * d->k * d->k, hw = l->in[1] * l->in[2];
   const int ohw = l->out[1] * l->out[2];
   const float *W = l->params[0].value->data;
   const gboolean thin = deconv_thin (d);
-  const int chunk = lq_im2col_chunk (K, hw, batch);
-  float *col = lq_floats_reserve (&d->col, &d->col_cap, (size_t) K * chunk * hw);
-  float *tmp = thin ? NULL : lq_floats_reserve (&d->tmp, &d->tmp_cap, (size_t) Cin * chunk * hw);
-  for (int s0 = 0; s0 < batch; s0 += chunk)
+  const int chunk = lq_im2col_chunk (K, hw, hi - lo);
+  float *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) K * chunk * hw);
+  float *tmp = thin ? NULL : lq_floats_reserve (&b->tmp, &b->tmp_cap, (size_t) Cin * chunk * hw);
+  for (int s0 = lo; s0 < hi; s0 += chunk)
     {
-      int n = MIN (chunk, batch - s0);
-      const float *dys = dy + (size_t) s0 * l->out_size;
-      const float *xs = dW ? x + (size_t) s0 * l->in_size : NULL; /* read for dW only */
-      float *dxs = dx ? dx + (size_t) s0 * l->in_size : NULL;
+      int n = MIN (chunk, hi - s0);
+      const float *dys = a->dy + (size_t) s0 * l->out_size;
+      const float *xs = dW ? a->x + (size_t) s0 * l->in_size : NULL; /* read for dW only */
+      float *dxs = a->dx ? a->dx + (size_t) s0 * l->in_size : NULL;
       if (db)
         for (int c = 0; c < d->out_channels; c++)
           {
@@ -132,12 +156,12 @@ deconv_adjoint (LqDeconv *d, float *dx, const float *dy, const float *x, int bat
               acc += lq_sum_f32 (dys + ((size_t) s * d->out_channels + c) * ohw, ohw);
             db[c] += (float) acc;
           }
-      if (!dx && !dW)
+      if (!dxs && !dW)
         continue;
       if (thin)
         {
           if (dW) /* dy is unfolded once for both gradients */
-            lq_thin_unfold_outer (&d->g, n, dys, Cin, xs, dW, NULL, dx ? W : NULL, dxs, col);
+            lq_thin_unfold_outer (&d->g, n, dys, Cin, xs, dW, NULL, dxs ? W : NULL, dxs, col);
           else
             lq_thin_unfold_expand (&d->g, n, dys, Cin, W, NULL, dxs, col);
           continue;
@@ -148,12 +172,23 @@ deconv_adjoint (LqDeconv *d, float *dx, const float *dy, const float *x, int bat
           lq_nchw_to_cnhw (tmp, xs, n, Cin, hw);
           lq_gemm (FALSE, TRUE, Cin, K, n * hw, 1.0f, tmp, n * hw, col, n * hw, 1.0f, dW, K);
         }
-      if (dx)
+      if (dxs)
         {
           lq_gemm (FALSE, FALSE, Cin, n * hw, K, 1.0f, W, K, col, n * hw, 0.0f, tmp, n * hw);
           lq_cnhw_to_nchw (dxs, tmp, n, Cin, hw);
         }
     }
+}
+
+static void
+deconv_adjoint (LqDeconv *d, float *dx, const float *dy, const float *x, int batch, float *dW,
+                float *db)
+{
+  LqLayer *l = &d->parent;
+  DeconvCall a = { .d = d, .dx = dx, .dy = dy, .x = x };
+  const double flops = deconv_flops (d, batch) * ((dx != NULL) + (dW != NULL));
+  lq_batch_split_run (adjoint_range, &a, batch, flops, d->parts, dW, l->params[0].value->numel, db,
+                      l->out[0]);
 }
 
 static void
@@ -182,8 +217,7 @@ static void
 deconv_finalize (LqLayer *l)
 {
   LqDeconv *d = (LqDeconv *) l;
-  lq_floats_free (d->col);
-  lq_floats_free (d->tmp);
+  lq_part_buffers_free (d->parts);
 }
 
 static const LqLayerClass deconv_class = {

@@ -1,7 +1,26 @@
 /* lq-gemm.c: every matrix product of the core goes through lq_gemm. */
 #include "lq-gemm.h"
+#include "lq-parallel.h"
 #include <cblas.h>
 #include <string.h>
+
+/* The engine's threads. OpenBLAS itself runs single-threaded: its idle workers spin (sched_yield)
+ * for ~0.1 s after every threaded call, on the core the engine's own helper (lq-parallel.c) needs
+ * for the work around the GEMMs (unfoldings, the halves of a batch); so the engine cuts large
+ * products itself and runs each piece on one core. */
+static int engine_threads;
+static gsize threads_ready;
+
+static void
+threads_init (void)
+{
+  if (g_once_init_enter (&threads_ready))
+    {
+      g_atomic_int_set (&engine_threads, MAX (openblas_get_num_threads (), 1));
+      openblas_set_num_threads (1);
+      g_once_init_leave (&threads_ready, 1);
+    }
+}
 
 /* A product with one row or one column of C is a matrix-vector product. sgemm packs (copies) the
  * whole matrix operand first: for a dense layer on one image (1 × 9216 by 9216 × 128) that copy
@@ -29,10 +48,9 @@ gemm_as_gemv (gboolean trans_a, gboolean trans_b, int M, int N, int K, float alp
   return TRUE;
 }
 
-void
-lq_gemm (gboolean trans_a, gboolean trans_b, int M, int N, int K,
-         float alpha, const float *A, int lda, const float *B, int ldb,
-         float beta, float *C, int ldc)
+static void
+gemm_serial (gboolean trans_a, gboolean trans_b, int M, int N, int K, float alpha,
+             const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
   if (M <= 0 || N <= 0)
     return;
@@ -41,6 +59,51 @@ lq_gemm (gboolean trans_a, gboolean trans_b, int M, int N, int K,
   cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb,
                beta, C, ldc);
+}
+
+typedef struct {
+  gboolean trans_a, trans_b, by_columns;
+  int M, N, K, lda, ldb, ldc;
+  float alpha, beta;
+  const float *A, *B;
+  float *C;
+} GemmJob;
+
+/* Part `part` of C: a run of columns (or rows) rounded to 16, whole vectors of the kernels. Each
+ * element of C is the same inner product, in the same order, however C is cut. */
+static void
+gemm_part (int part, int parts, void *data)
+{
+  const GemmJob *j = data;
+  const int n = j->by_columns ? j->N : j->M, units = (n + 15) / 16;
+  int lo, hi;
+  lq_parallel_range (units, part, parts, &lo, &hi);
+  lo *= 16, hi = MIN (hi * 16, n);
+  if (j->by_columns)
+    gemm_serial (j->trans_a, j->trans_b, j->M, hi - lo, j->K, j->alpha, j->A, j->lda,
+                 j->trans_b ? j->B + (size_t) lo * j->ldb : j->B + lo, j->ldb, j->beta, j->C + lo, j->ldc);
+  else
+    gemm_serial (j->trans_a, j->trans_b, hi - lo, j->N, j->K, j->alpha,
+                 j->trans_a ? j->A + lo : j->A + (size_t) lo * j->lda, j->lda, j->B, j->ldb, j->beta,
+                 j->C + (size_t) lo * j->ldc, j->ldc);
+}
+
+void
+lq_gemm (gboolean trans_a, gboolean trans_b, int M, int N, int K,
+         float alpha, const float *A, int lda, const float *B, int ldb,
+         float beta, float *C, int ldc)
+{
+  threads_init ();
+  const double flops = 2.0 * M * N * K;
+  const gboolean by_columns = N >= M;
+  const int parts = flops >= LQ_GEMM_SPLIT_MIN_FLOPS ? lq_parallel_parts ((MAX (M, N) + 15) / 16) : 1;
+  if (parts < 2)
+    {
+      gemm_serial (trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+      return;
+    }
+  GemmJob j = { trans_a, trans_b, by_columns, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C };
+  lq_parallel_run (parts, gemm_part, &j);
 }
 
 void
@@ -66,11 +129,13 @@ lq_gemm_naive (gboolean trans_a, gboolean trans_b, int M, int N, int K,
 void
 lq_gemm_set_threads (int n)
 {
-  openblas_set_num_threads (n);
+  threads_init ();
+  g_atomic_int_set (&engine_threads, MAX (n, 1));
 }
 
 int
 lq_gemm_get_threads (void)
 {
-  return openblas_get_num_threads ();
+  threads_init ();
+  return g_atomic_int_get (&engine_threads);
 }

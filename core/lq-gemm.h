@@ -14,7 +14,10 @@ void lq_gemm_naive (gboolean trans_a, gboolean trans_b, int M, int N, int K,
                     float alpha, const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc);
 
-/* Number of threads OpenBLAS may use (callers running in a worker decide this deliberately). */
+/* Number of threads the engine may use (default: OpenBLAS's count at start, the cores). lq_gemm
+ * cuts a product of at least LQ_GEMM_SPLIT_MIN_FLOPS over them (lq-parallel.h); OpenBLAS itself
+ * is kept at one thread. Callers running in a worker decide this deliberately. */
+#define LQ_GEMM_SPLIT_MIN_FLOPS 4.0e6
 void lq_gemm_set_threads (int n);
 int  lq_gemm_get_threads (void);
 

@@ -11,6 +11,7 @@
  * per-element bounds-tested loop, which also missed the memcpy path on padded rows.)
  */
 #include "lq-im2col.h"
+#include "lq-parallel.h"
 #include "lq-gemm.h"
 #include "lq-multiversion.h"
 #include <glib.h>
@@ -594,12 +595,13 @@ lq_thin_outer (int n, int M, int K, int hw, const float *y, const float *col, fl
 int
 lq_im2col_chunk (size_t rows, size_t cols_per_sample, int batch)
 {
-  /* With one OpenBLAS thread, 1 Mi floats (4 MiB of columns, written by im2col and read back by
-   * the GEMM while still in the cache): FGSM at batch 256 on classifier A took 1.2–1.3 ms an image
-   * against 1.4–1.6 ms with 4 Mi. With two threads, 4 Mi: one LQ-VAE training step ran at
-   * 105–119 images/s against 91–99 with 1 Mi (more, smaller GEMMs pay more thread
+  /* For a single-threaded GEMM (one engine thread, or a part of a batch cut over the threads:
+   * lq-batch-split.h), 1 Mi floats (4 MiB of columns, written by im2col and read back by the GEMM
+   * while still in the cache): FGSM at batch 256 on classifier A took 1.2–1.3 ms an image
+   * against 1.4–1.6 ms with 4 Mi. For a GEMM cut over two threads, 4 Mi: one LQ-VAE training
+   * step ran at 105–119 images/s against 91–99 with 1 Mi (more, smaller GEMMs pay more thread
    * synchronisation). Both measured alternately in one run (docs/PERFORMANCE.md). */
-  const size_t budget = lq_gemm_get_threads () > 1 ? (size_t) 4 << 20 : (size_t) 1 << 20;
+  const size_t budget = lq_parallel_parts (2) > 1 ? (size_t) 4 << 20 : (size_t) 1 << 20;
   size_t per = rows * cols_per_sample;
   int chunk = per ? (int) (budget / per) : batch;
   if (chunk < 1)

@@ -18,6 +18,16 @@ static guint64 generation; /* bumped for every job */
 static LqParallelFn job_fn;
 static void *job_data;
 static int job_parts, pending;
+static __thread gboolean in_part; /* this thread is running a part: nested cuts run whole */
+
+static void
+run_part (LqParallelFn fn, int part, int parts, void *data)
+{
+  const gboolean outer = in_part;
+  in_part = TRUE;
+  fn (part, parts, data);
+  in_part = outer;
+}
 
 static gpointer
 helper_main (gpointer p)
@@ -36,7 +46,7 @@ helper_main (gpointer p)
       void *data = job_data;
       int parts = job_parts;
       pthread_mutex_unlock (&lock);
-      fn (part, parts, data);
+      run_part (fn, part, parts, data);
       pthread_mutex_lock (&lock);
       if (--pending == 0)
         pthread_cond_signal (&done);
@@ -51,7 +61,7 @@ lq_parallel_run (int parts, LqParallelFn fn, void *data)
   if (parts == 1 || pthread_mutex_trylock (&pool_owner) != 0)
     {
       for (int p = 0; p < parts; p++)
-        fn (p, parts, data);
+        run_part (fn, p, parts, data);
       return;
     }
   pthread_mutex_lock (&lock);
@@ -65,7 +75,7 @@ lq_parallel_run (int parts, LqParallelFn fn, void *data)
   pthread_cond_broadcast (&wake);
   pthread_mutex_unlock (&lock);
 
-  fn (0, parts, data);
+  run_part (fn, 0, parts, data);
 
   pthread_mutex_lock (&lock);
   while (pending > 0)
@@ -77,6 +87,8 @@ lq_parallel_run (int parts, LqParallelFn fn, void *data)
 int
 lq_parallel_parts (int n)
 {
+  if (in_part)
+    return 1;
   int t = lq_gemm_get_threads ();
   return CLAMP (MIN (t, n), 1, LQ_PARALLEL_MAX);
 }

@@ -10,9 +10,9 @@
 typedef void (*LqParallelFn) (int part, int parts, void *data);
 void lq_parallel_run (int parts, LqParallelFn fn, void *data);
 
-/* How many parts to cut n independent items into: as many as OpenBLAS is allowed threads
+/* How many parts to cut n independent items into: as many as the engine has threads
  * (lq_gemm_get_threads: one thread setting for the whole engine), at most n and at most
- * LQ_PARALLEL_MAX. */
+ * LQ_PARALLEL_MAX; 1 inside a part (a cut within a cut would only queue behind itself). */
 #define LQ_PARALLEL_MAX 8
 int lq_parallel_parts (int n);
 

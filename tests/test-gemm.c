@@ -2,7 +2,8 @@
  * oracle against hand-computed products.
  *
  * Covered: the four transpose combinations; odd and degenerate sizes (1, primes, K = 0) and sizes
- * large enough for OpenBLAS's blocked/threaded paths; leading dimensions larger than the minimum
+ * large enough for OpenBLAS's blocked paths and for lq_gemm's cut over two threads, by rows and
+ * by columns; leading dimensions larger than the minimum
  * (the gaps are filled with NaN: reading them poisons the result, and the gaps of C must come back
  * untouched); alpha/beta including beta = 0 over a C full of NaN (BLAS does not read C then) and
  * alpha = 0.
@@ -24,6 +25,7 @@ typedef struct {
 static const Size sizes[] = {
   { 1, 1, 1 }, { 1, 7, 3 }, { 5, 1, 9 }, { 7, 5, 3 }, { 3, 4, 0 }, { 33, 17, 65 },
   { 64, 127, 31 }, { 130, 70, 257 }, { 257, 131, 129 }, { 61, 47, 517 }, { 401, 3, 300 },
+  { 96, 250, 200 }, /* above LQ_GEMM_SPLIT_MIN_FLOPS with N > M: cut by columns (257 × 131: rows) */
 };
 
 static const float alphas[] = { 1.0f, 0.5f, -1.5f, 2.0f, 0.0f };

@@ -843,9 +843,10 @@ two_chunk_batch (size_t rows, size_t cols_per_sample)
   return B;
 }
 
-/* Thin layers split their batch over the engine's threads (lq-thin-pass.c): the outputs and input
- * gradients are bit-identical whatever the thread count (each sample is computed alone); the
- * parameter gradients are sums over samples, grouped by part, so they agree within rounding. */
+/* A layer whose batch or products are cut over the engine's threads: the outputs and input
+ * gradients are bit-identical whatever the thread count (each sample, each element of a product,
+ * is computed alone); the parameter gradients are sums over samples, grouped by part, so they
+ * agree within rounding. */
 static void
 check_thread_counts (LqLayer *l, int B, LqRng *rng)
 {
@@ -883,6 +884,26 @@ check_thread_counts (LqLayer *l, int B, LqRng *rng)
     }
   lq_floats_free (x);
   lq_floats_free (dy);
+}
+
+/* Layers on GEMM: a batch cut over the threads (lq-batch-split.h: conv, deconv, each above
+ * LQ_BATCH_SPLIT_MIN_FLOPS at batch 7) and a product cut by columns (lq_gemm: the dense layer,
+ * 7.3 MFLOP, above LQ_GEMM_SPLIT_MIN_FLOPS) give the same outputs and input gradients whatever
+ * the thread count, and the same parameter gradients up to their grouping. */
+static void
+test_split_threads (void)
+{
+  LqRng rng;
+  lq_rng_seed (&rng, 16);
+  g_autoptr (LqLayer) conv = lq_conv2d_new_same ("conv", 32, 3, 2);
+  setup_layer (conv, 32, 28, 28);
+  check_thread_counts (conv, 7, &rng);
+  g_autoptr (LqLayer) deconv = lq_deconv2d_new ("deconv", 16, 3, 2, 1, 1);
+  setup_layer (deconv, 32, 14, 14);
+  check_thread_counts (deconv, 7, &rng);
+  g_autoptr (LqLayer) dense = lq_dense_new ("fc", 512);
+  setup_layer (dense, 1024, 1, 1);
+  check_thread_counts (dense, 7, &rng);
 }
 
 static void
@@ -1465,6 +1486,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layers/deconv2d/bad-shape", test_deconv_bad_shape);
   g_test_add_func ("/layers/deconv2d/chunked-batch", test_deconv_chunked);
   g_test_add_func ("/layers/thin/thread-counts", test_thin_threads);
+  g_test_add_func ("/layers/split-threads", test_split_threads);
   for (guint i = 0; i < G_N_ELEMENTS (act_cases); i++)
     {
       char *path = g_strdup_printf ("/layers/activation/%s", act_cases[i].name);

@@ -1,7 +1,9 @@
 /* test-parallel.c: the sample-splitting pool of lq-parallel.c. Every part runs exactly once, with
  * the part count it was given; callers on several threads at once all finish (the one that finds
- * the pool busy runs its parts itself); the ranges tile [0, n). */
+ * the pool busy runs its parts itself); the ranges tile [0, n); inside a part, a nested cut is
+ * one part (it would only queue behind its own caller). */
 #include <glib.h>
+#include "lq-gemm.h"
 #include "lq-parallel.h"
 
 typedef struct {
@@ -31,6 +33,27 @@ test_every_part_once (void)
         for (int p = 0; p < LQ_PARALLEL_MAX; p++)
           g_assert_cmpint (c.runs[p], ==, p < parts ? 1 : 0);
       }
+}
+
+static void
+record_nested_parts (int part, int parts, void *data)
+{
+  (void) parts;
+  ((gint *) data)[part] = lq_parallel_parts (100);
+}
+
+static void
+test_nested_is_one_part (void)
+{
+  const int saved = lq_gemm_get_threads ();
+  lq_gemm_set_threads (2);
+  g_assert_cmpint (lq_parallel_parts (100), ==, 2);
+  gint nested[2] = { 0, 0 };
+  lq_parallel_run (2, record_nested_parts, nested);
+  g_assert_cmpint (nested[0], ==, 1);
+  g_assert_cmpint (nested[1], ==, 1);
+  g_assert_cmpint (lq_parallel_parts (100), ==, 2); /* back outside */
+  lq_gemm_set_threads (saved);
 }
 
 static gpointer
@@ -85,5 +108,6 @@ main (int argc, char **argv)
   g_test_add_func ("/parallel/every-part-once", test_every_part_once);
   g_test_add_func ("/parallel/concurrent-callers", test_concurrent_callers);
   g_test_add_func ("/parallel/ranges-tile", test_ranges_tile);
+  g_test_add_func ("/parallel/nested-is-one-part", test_nested_is_one_part);
   return g_test_run ();
 }
