@@ -154,7 +154,7 @@ conv_input_grad_sparse (LqConv *c, float *dx, const float *dy, int batch)
   gboolean *sparse = g_new (gboolean, batch);
   int n_sparse = 0;
   for (int s = 0; s < batch; s++)
-    n_sparse += sparse[s] = lq_count_nonzero (dy + (size_t) s * l->out_size, l->out_size) <= limit;
+    n_sparse += sparse[s] = lq_nonzero_at_most (dy + (size_t) s * l->out_size, l->out_size, limit);
   if (n_sparse > 0)
     {
       LqPartBuffers *b = &c->parts[0];

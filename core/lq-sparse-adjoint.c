@@ -27,6 +27,21 @@ lq_count_nonzero (const float *p, size_t n)
   return count;
 }
 
+gboolean
+lq_nonzero_at_most (const float *p, size_t n, size_t limit)
+{
+  size_t count = 0;
+  for (size_t i0 = 0; i0 < n; i0 += 1024) /* a dense gradient is told from its first blocks */
+    {
+      const size_t end = MIN (n, i0 + 1024);
+      for (size_t i = i0; i < end; i++)
+        count += p[i] != 0.0f;
+      if (count > limit)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 typedef float v8 __attribute__ ((vector_size (32)));
 typedef float v8u __attribute__ ((vector_size (32), aligned (4), may_alias));
 

@@ -20,6 +20,8 @@
 
 /* Number of nonzero entries of p[0 … n). */
 size_t lq_count_nonzero (const float *p, size_t n);
+/* lq_count_nonzero (p, n) ≤ limit, stopping as soon as the count passes limit. */
+gboolean lq_nonzero_at_most (const float *p, size_t n, size_t limit);
 
 /* W [M][C][kh][kw] (a Conv2d weight) → Wt [M][kh][kw][C]: each weight row in the channel-last
  * order the sparse kernel adds it in. Depends on W alone: callers keep Wt while W is unchanged. */

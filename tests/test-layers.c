@@ -1358,6 +1358,27 @@ test_net_chain (void)
   lq_floats_free (dx);
 }
 
+/* lq_nonzero_at_most agrees with lq_count_nonzero at, below and above the limit, for nonzeros
+ * early, late (past the first blocks it checks) and none. */
+static void
+test_nonzero_at_most (void)
+{
+  const size_t n = 5000;
+  float *p = lq_floats_new (n);
+  const size_t where[][2] = { { 0, 40 }, { 4000, 40 }, { 0, 0 } }; /* first nonzero, count */
+  for (gsize c = 0; c < G_N_ELEMENTS (where); c++)
+    {
+      memset (p, 0, n * sizeof (float));
+      for (size_t i = 0; i < where[c][1]; i++)
+        p[where[c][0] + 3 * i] = (i % 2) ? -1.0f : 2.0f;
+      const size_t count = lq_count_nonzero (p, n);
+      g_assert_cmpuint (count, ==, where[c][1]);
+      for (size_t limit = 0; limit < 50; limit++)
+        g_assert_cmpint (lq_nonzero_at_most (p, n, limit), ==, count <= limit);
+    }
+  lq_floats_free (p);
+}
+
 /* A small LQ-VAE-like encoder: strided conv, LeakyReLU, dense head. */
 static LqNet *
 small_encoder (int width)
@@ -1500,5 +1521,6 @@ main (int argc, char **argv)
   g_test_add_func ("/layers/net-chain", test_net_chain);
   g_test_add_func ("/layers/net-backward-stacked", test_net_backward_stacked);
   g_test_add_func ("/layers/net-share-values", test_net_share_values);
+  g_test_add_func ("/layers/nonzero-at-most", test_nonzero_at_most);
   return g_test_run ();
 }
