@@ -367,7 +367,7 @@ cpu_s (void)
 }
 
 /* Medians of the wall time and of the process CPU time per call. On a machine whose cores are
- * taken by higher-priority jobs the wall time mostly measures waiting; with one OpenBLAS thread
+ * taken by higher-priority jobs the wall time mostly measures waiting; with one engine thread
  * the CPU time is the work itself. */
 static void
 time_attack (const BenchPlan *plan, BenchFunc fn, gpointer data, double *wall, double *cpu)
@@ -618,7 +618,7 @@ print_text_steps (const BenchReport *r)
 static void
 print_text (const BenchReport *r)
 {
-  printf ("lq bench%s — %s, %d cores, OpenBLAS %d threads (%s)\n", r->quick ? " --quick" : "",
+  printf ("lq bench%s — %s, %d cores, %d engine threads (%s)\n", r->quick ? " --quick" : "",
           r->cpu, r->cores, r->threads, r->blas_config);
   if (r->steps_only)
     {
@@ -944,7 +944,7 @@ lq_cmd_bench (int argc, char **argv)
     { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, "Fewer repetitions and smaller attack batches (CI)",
       NULL },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads,
-      "OpenBLAS threads (default: the number of cores)", "N" },
+      "Engine threads (default: the number of cores; OpenBLAS itself runs on one)", "N" },
     { "attacks", 0, 0, G_OPTION_ARG_NONE, &attacks_only, "Measure the attacks only", NULL },
     { "steps", 0, 0, G_OPTION_ARG_NONE, &steps_only, "Measure the training steps only", NULL },
     { NULL },

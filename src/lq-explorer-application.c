@@ -281,7 +281,7 @@ lq_explorer_application_startup (GApplication *app)
 {
   LqExplorerApplication *self = LQ_EXPLORER_APPLICATION (app);
   G_APPLICATION_CLASS (lq_explorer_application_parent_class)->startup (app);
-  /* Each worker thread runs batch-1 work with one BLAS thread; two workers share two cores. */
+  /* Each worker thread runs batch-1 work on one engine thread; two workers share two cores. */
   lq_gemm_set_threads (1);
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_entries, G_N_ELEMENTS (app_entries), app);
   lq_explorer_actions_set_accels (GTK_APPLICATION (app));

@@ -811,7 +811,7 @@ run_import (LqExplorerWorker *self, LqExplorerJob *j, GCancellable *c, GError **
 static gboolean
 run_job (LqExplorerWorker *self, LqExplorerJob *j, GTask *task, GCancellable *c, GError **error)
 {
-  /* Batch-1 work gains nothing from BLAS threads, and two workers share two cores. */
+  /* Batch-1 work gains little from a second engine thread, and two workers share two cores. */
   lq_gemm_set_threads (1);
   gboolean ok;
   switch (j->kind)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """bench-steps-side-by-side.py: issue 3's LQ-VAE training-step comparison in one run — our
-`lq bench --steps` (2 OpenBLAS threads) and tests/bench-torch.py (2 torch threads, once with
+`lq bench --steps` (2 engine threads) and tests/bench-torch.py (2 torch threads, once with
 OpenBLAS on all cores and once with OPENBLAS_NUM_THREADS=1, the faster of the two counting),
 alternated round by round so that both see the same machine. Prints per round and as the median
 over rounds the images/s of each and the ratio (target: ours ≥ 2.5× PyTorch's best). Not part of
@@ -21,7 +21,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lq", default=LQ_DEFAULT)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2, help="ours: OpenBLAS; torch: its own pool")
+    ap.add_argument("--threads", type=int, default=2, help="ours: engine threads; torch: its own pool")
     args = ap.parse_args()
     base = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
     rows = []
