@@ -160,11 +160,14 @@ train_lqvae (int argc, char **argv)
 {
   g_autofree char *data_s = NULL, *out = NULL, *ckpt = NULL, *config = NULL;
   gint64 steps = 20000, seed = 1;
-  gboolean resume = FALSE;
+  gboolean resume = FALSE, whole_batch = FALSE;
   double ckpt_minutes = 5;
   GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_STRING, &data_s, "Data set: mnist or fmnist", "DATA" },
     { "steps", 0, 0, G_OPTION_ARG_INT64, &steps, "Total training steps (default 20000)", "N" },
+    { "whole-batch", 0, 0, G_OPTION_ARG_NONE, &whole_batch,
+      "Each step on the whole batch, not its two halves on two cores (the rounding of checkpoints "
+      "from before Dec 3, 2026)", NULL },
     { "config", 0, 0, G_OPTION_ARG_STRING, &config, "paper (default), compact or small (the shipped one)", "NAME" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1)", "S" },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, "Continue from the checkpoint", NULL },
@@ -192,6 +195,7 @@ train_lqvae (int argc, char **argv)
       return 2;
     }
   cfg.seed = (guint64) seed;
+  cfg.whole_batch = whole_batch;
   if (ckpt == NULL)
     ckpt = g_strdup_printf ("%s-lqvae.ckpt.safetensors", lq_data_kind_name (data));
   if (out == NULL)

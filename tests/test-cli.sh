@@ -56,6 +56,9 @@ if have_mnist; then
   check "train lqvae --resume continues from the checkpoint's step" says "resumed .* at step 2" \
     "$lq" train lqvae --data mnist --config compact --steps 3 --resume \
       --checkpoint "$tmp/ck.safetensors" --out "$tmp/vae.safetensors"
+  check "train lqvae --whole-batch trains too" \
+    "$lq" train lqvae --data mnist --config compact --steps 1 --whole-batch \
+      --checkpoint "$tmp/ckw.safetensors" --out "$tmp/vaew.safetensors"
   check "encode prints 64 bits" sh -c \
     "'$lq' encode --data mnist --index 0 --lqvae-file '$tmp/vae.safetensors' | head -1 | grep -Eq '^[01]{64}\$'"
   check "purify writes a PNG" sh -c \
