@@ -36,7 +36,7 @@ says () { # text, command…: the command's output contains the text
 }
 have_mnist () { "$lq" data info 2>/dev/null | grep -q "MNIST: installed"; }
 
-echo "1..18"
+echo "1..19"
 check "no command is a usage error" exits 2 "$lq"
 check "an unknown command is a usage error" exits 2 "$lq" frobnicate
 check "an unknown data set is named" says "unknown" "$lq" eval --data cifar --defense none
@@ -83,7 +83,7 @@ if have_mnist; then
      frac=\$('$lq' eval --data mnist --n 50 --json | sed -n 's/.*\"noise_bit_flip_fraction\" : \\([0-9.e+-]*\\).*/\\1/p'); \
      awk -v p=\"\$pct\" -v f=\"\$frac\" 'BEGIN { d = 100 * f - p; exit !(p != \"\" && f != \"\" && d < 0.006 && d > -0.006) }'"
 else
-  for d in "train lqvae" "resume" "encode" "purify" "index range" "train defensegan" \
+  for d in "train lqvae" "resume" "whole batch" "encode" "purify" "index range" "train defensegan" \
            "eval defensegan" "eval --skip" "eval --json fractions"; do
     n=$((n + 1))
     echo "ok $n $d # SKIP MNIST is not imported (lq data import)"
