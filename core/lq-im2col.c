@@ -596,12 +596,14 @@ int
 lq_im2col_chunk (size_t rows, size_t cols_per_sample, int batch)
 {
   /* For a single-threaded GEMM (one engine thread, or a part of a batch cut over the threads:
-   * lq-batch-split.h), 1 Mi floats (4 MiB of columns, written by im2col and read back by the GEMM
-   * while still in the cache): FGSM at batch 256 on classifier A took 1.2–1.3 ms an image
-   * against 1.4–1.6 ms with 4 Mi. For a GEMM cut over two threads, 4 Mi: one LQ-VAE training
-   * step ran at 105–119 images/s against 91–99 with 1 Mi (more, smaller GEMMs pay more thread
-   * synchronisation). Both measured alternately in one run (docs/PERFORMANCE.md). */
-  const size_t budget = lq_parallel_parts (2) > 1 ? (size_t) 4 << 20 : (size_t) 1 << 20;
+   * lq-batch-split.h), 256 Ki floats: 1 MiB of columns, written by im2col and read back by the
+   * GEMM (or written by the GEMM and folded by col2im) within the core's 1 MiB L2. In-process
+   * A/Bs on Dec 3: conv2's backward to the input at batch 64 10.3–10.7 ms against 11.8–12.2
+   * with 1 Mi floats, deconv3's three passes ~10 % faster, FGSM on 256 images 226–232 against
+   * 245–249 ms (one thread) and 162 against 170 ms (two). For a GEMM cut over two threads, 4 Mi:
+   * one LQ-VAE training step ran at 105–119 images/s against 91–99 with 1 Mi (more, smaller
+   * GEMMs pay more thread synchronisation; measured when OpenBLAS still ran the threads). */
+  const size_t budget = lq_parallel_parts (2) > 1 ? (size_t) 4 << 20 : (size_t) 256 << 10;
   size_t per = rows * cols_per_sample;
   int chunk = per ? (int) (budget / per) : batch;
   if (chunk < 1)
