@@ -22,7 +22,7 @@ void lq_cnhw_to_nchw (float *dst, const float *src, int n, int ch, int hw);
  * costs no pass of its own. */
 void lq_cnhw_to_nchw_bias (float *dst, const float *src, int n, int ch, int hw, const float *bias);
 
-/* Σ p[i], for bias gradients: float partial sums in eight lanes over blocks of 4096, the blocks
+/* Σ p[i], for bias gradients: float partial sums in 4 × 8 lanes over blocks of 4096, the blocks
  * added in double. It vectorises (a single double accumulator does not: without -ffast-math the
  * compiler keeps the sequential order), and the order is fixed, so the result is deterministic. */
 double lq_sum_f32 (const float *p, size_t n);
