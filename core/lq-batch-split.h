@@ -19,11 +19,14 @@ typedef struct {
  * db (nb floats) when they are not NULL. */
 typedef void (*LqBatchRangeFn) (void *layer, LqPartBuffers *b, int lo, int hi, float *dW, float *db);
 
-/* A cut pays when it has at least this many flops (a part then lasts ~40 µs or more). */
+/* A cut pays when it has at least this many flops (a part then lasts ~40 µs or more) and a helper
+ * is awake (lq_parallel_warm), or at least the second number (it then pays for the ~60 µs of
+ * waking one). */
 #define LQ_BATCH_SPLIT_MIN_FLOPS 8.0e6
+#define LQ_BATCH_SPLIT_COLD_FLOPS 32.0e6
 
 /* Runs fn over [0, batch), cut into parts when batch > 1 and flops (of the whole batch) pay for
- * it; parts holds LQ_PARALLEL_MAX buffers. Part 0 accumulates into dW/db; the others into zeroed sums of their own, added to dW/db
+ * it (see above); parts holds LQ_PARALLEL_MAX buffers. Part 0 accumulates into dW/db; the others into zeroed sums of their own, added to dW/db
  * after the run in part order: results depend on the thread count only through that grouping. */
 void lq_batch_split_run (LqBatchRangeFn fn, void *layer, int batch, double flops,
                          LqPartBuffers *parts, float *dW, size_t nw, float *db,

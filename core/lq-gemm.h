@@ -15,9 +15,11 @@ void lq_gemm_naive (gboolean trans_a, gboolean trans_b, int M, int N, int K,
                     float beta, float *C, int ldc);
 
 /* Number of threads the engine may use (default: OpenBLAS's count at start, the cores). lq_gemm
- * cuts a product of at least LQ_GEMM_SPLIT_MIN_FLOPS over them (lq-parallel.h); OpenBLAS itself
- * is kept at one thread. Callers running in a worker decide this deliberately. */
+ * cuts a product over them (lq-parallel.h) when it has at least LQ_GEMM_SPLIT_COLD_FLOPS, or at
+ * least LQ_GEMM_SPLIT_MIN_FLOPS while a helper is awake; OpenBLAS itself is kept at one thread.
+ * Callers running in a worker decide this deliberately. */
 #define LQ_GEMM_SPLIT_MIN_FLOPS 4.0e6
+#define LQ_GEMM_SPLIT_COLD_FLOPS 64.0e6
 void lq_gemm_set_threads (int n);
 int  lq_gemm_get_threads (void);
 

@@ -19,6 +19,7 @@ static LqParallelFn job_fn;
 static void *job_data;
 static int job_parts;
 static gint pending; /* helpers still running (atomic: polled without the lock) */
+static gint polling; /* helpers polling for the next job right now (atomic) */
 static __thread gboolean in_part; /* this thread is running a part: nested cuts run whole */
 
 static void
@@ -60,7 +61,9 @@ helper_main (gpointer p)
   gint seen = 0;
   for (;;)
     {
+      g_atomic_int_inc (&polling);
       spin_while_equal (&generation, seen);
+      g_atomic_int_add (&polling, -1);
       pthread_mutex_lock (&lock);
       while (g_atomic_int_get (&generation) == seen)
         pthread_cond_wait (&wake, &lock);
@@ -113,6 +116,12 @@ lq_parallel_run (int parts, LqParallelFn fn, void *data)
     pthread_cond_wait (&done, &lock);
   pthread_mutex_unlock (&lock);
   pthread_mutex_unlock (&pool_owner);
+}
+
+gboolean
+lq_parallel_warm (void)
+{
+  return g_atomic_int_get (&polling) > 0;
 }
 
 int

@@ -2,8 +2,8 @@
  * oracle against hand-computed products.
  *
  * Covered: the four transpose combinations; odd and degenerate sizes (1, primes, K = 0) and sizes
- * large enough for OpenBLAS's blocked paths and for lq_gemm's cut over two threads, by rows and
- * by columns; leading dimensions larger than the minimum
+ * large enough for OpenBLAS's blocked paths; products that lq_gemm cuts over two threads, by rows
+ * and by columns (the same bits as on one thread); leading dimensions larger than the minimum
  * (the gaps are filled with NaN: reading them poisons the result, and the gaps of C must come back
  * untouched); alpha/beta including beta = 0 over a C full of NaN (BLAS does not read C then) and
  * alpha = 0.
@@ -25,7 +25,6 @@ typedef struct {
 static const Size sizes[] = {
   { 1, 1, 1 }, { 1, 7, 3 }, { 5, 1, 9 }, { 7, 5, 3 }, { 3, 4, 0 }, { 33, 17, 65 },
   { 64, 127, 31 }, { 130, 70, 257 }, { 257, 131, 129 }, { 61, 47, 517 }, { 401, 3, 300 },
-  { 96, 250, 200 }, /* above LQ_GEMM_SPLIT_MIN_FLOPS with N > M: cut by columns (257 × 131: rows) */
 };
 
 static const float alphas[] = { 1.0f, 0.5f, -1.5f, 2.0f, 0.0f };
@@ -132,6 +131,47 @@ test_transposes (gconstpointer data)
   g_test_message ("%d cases, largest error at %.3f of the bound", n, worst_ratio);
 }
 
+/* Products above LQ_GEMM_SPLIT_COLD_FLOPS, which lq_gemm always cuts over two threads: by columns
+ * (N > M) and by rows, for the four transpose combinations with padded leading dimensions,
+ * against the oracle and bit for bit against one thread. */
+static void
+test_cut (void)
+{
+  static const Size cut_sizes[] = { { 128, 520, 512 }, { 520, 128, 512 } };
+  LqRng rng;
+  lq_rng_seed (&rng, 300);
+  const int saved = lq_gemm_get_threads ();
+  for (gsize s = 0; s < G_N_ELEMENTS (cut_sizes); s++)
+    {
+      const Size *z = &cut_sizes[s];
+      g_assert_cmpfloat (2.0 * z->M * z->N * z->K, >=, LQ_GEMM_SPLIT_COLD_FLOPS);
+      for (int combo = 0; combo < 4; combo++)
+        {
+          const gboolean ta = combo & 1, tb = (combo >> 1) & 1;
+          lq_gemm_set_threads (2);
+          check_case (&rng, ta, tb, z, 3, 1.5f, 0.25f);
+          /* the same product on one thread and on two: the same bits */
+          const int lda = (ta ? z->M : z->K) + 3, ldb = (tb ? z->K : z->N) + 3, ldc = z->N + 3;
+          float *A = padded (&rng, ta ? z->K : z->M, ta ? z->M : z->K, lda);
+          float *B = padded (&rng, tb ? z->N : z->K, tb ? z->K : z->N, ldb);
+          float *C1 = padded (&rng, z->M, z->N, ldc), *C2 = lq_floats_new ((size_t) z->M * ldc);
+          memcpy (C2, C1, (size_t) z->M * ldc * sizeof (float));
+          lq_gemm_set_threads (1);
+          lq_gemm (ta, tb, z->M, z->N, z->K, 1.0f, A, lda, B, ldb, 0.5f, C1, ldc);
+          lq_gemm_set_threads (2);
+          lq_gemm (ta, tb, z->M, z->N, z->K, 1.0f, A, lda, B, ldb, 0.5f, C2, ldc);
+          for (int i = 0; i < z->M; i++)
+            g_assert_cmpmem (C1 + (size_t) i * ldc, z->N * sizeof (float), C2 + (size_t) i * ldc,
+                             z->N * sizeof (float));
+          lq_floats_free (A);
+          lq_floats_free (B);
+          lq_floats_free (C1);
+          lq_floats_free (C2);
+        }
+    }
+  lq_gemm_set_threads (saved);
+}
+
 /* The oracle itself, on a product done by hand. */
 static void
 test_naive_by_hand (void)
@@ -202,6 +242,7 @@ main (int argc, char **argv)
       g_free (path);
     }
   g_test_add_func ("/gemm/naive-by-hand", test_naive_by_hand);
+  g_test_add_func ("/gemm/cut", test_cut);
   g_test_add_func ("/gemm/deterministic", test_deterministic);
   g_test_add_func ("/gemm/empty", test_empty);
   return g_test_run ();

@@ -29,6 +29,7 @@
 #include <glib.h>
 #include <math.h>
 #include <string.h>
+#include "lq-batch-split.h"
 #include "lq-error.h"
 #include "lq-gemm.h"
 #include "lq-im2col.h"
@@ -886,24 +887,27 @@ check_thread_counts (LqLayer *l, int B, LqRng *rng)
   lq_floats_free (dy);
 }
 
-/* Layers on GEMM: a batch cut over the threads (lq-batch-split.h: conv, deconv, each above
- * LQ_BATCH_SPLIT_MIN_FLOPS at batch 7) and a product cut by columns (lq_gemm: the dense layer,
- * 7.3 MFLOP, above LQ_GEMM_SPLIT_MIN_FLOPS) give the same outputs and input gradients whatever
- * the thread count, and the same parameter gradients up to their grouping. */
+/* Layers on GEMM: a batch cut over the threads (lq-batch-split.h: conv and deconv at batch 12,
+ * 43 MFLOP a pass, above LQ_BATCH_SPLIT_COLD_FLOPS) and a product cut by columns (lq_gemm: the
+ * dense layer at batch 64, 67 MFLOP, above LQ_GEMM_SPLIT_COLD_FLOPS) give the same outputs and
+ * input gradients whatever the thread count, and the same parameter gradients up to their
+ * grouping. */
 static void
 test_split_threads (void)
 {
   LqRng rng;
   lq_rng_seed (&rng, 16);
+  g_assert_cmpfloat (2.0 * 32 * 32 * 9 * 14 * 14 * 12, >=, LQ_BATCH_SPLIT_COLD_FLOPS);
+  g_assert_cmpfloat (2.0 * 64 * 1024 * 512, >=, LQ_GEMM_SPLIT_COLD_FLOPS);
   g_autoptr (LqLayer) conv = lq_conv2d_new_same ("conv", 32, 3, 2);
   setup_layer (conv, 32, 28, 28);
-  check_thread_counts (conv, 7, &rng);
-  g_autoptr (LqLayer) deconv = lq_deconv2d_new ("deconv", 16, 3, 2, 1, 1);
+  check_thread_counts (conv, 12, &rng);
+  g_autoptr (LqLayer) deconv = lq_deconv2d_new ("deconv", 32, 3, 2, 1, 1);
   setup_layer (deconv, 32, 14, 14);
-  check_thread_counts (deconv, 7, &rng);
+  check_thread_counts (deconv, 12, &rng);
   g_autoptr (LqLayer) dense = lq_dense_new ("fc", 512);
   setup_layer (dense, 1024, 1, 1);
-  check_thread_counts (dense, 7, &rng);
+  check_thread_counts (dense, 64, &rng);
 }
 
 static void
