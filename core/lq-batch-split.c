@@ -42,10 +42,8 @@ void
 lq_batch_split_run (LqBatchRangeFn fn, void *layer, int batch, double flops,
                     LqPartBuffers *parts, float *dW, size_t nw, float *db, size_t nb)
 {
-  /* As in lq_gemm: a small batch is cut only while a helper is awake to take its part at once. */
-  const gboolean worth = flops >= LQ_BATCH_SPLIT_COLD_FLOPS ||
-                         (flops >= LQ_BATCH_SPLIT_MIN_FLOPS && lq_parallel_warm ());
-  const int n = worth ? lq_parallel_parts (batch) : 1;
+  const int n = lq_parallel_parts_for (batch, flops, LQ_BATCH_SPLIT_MIN_FLOPS,
+                                       LQ_BATCH_SPLIT_COLD_FLOPS);
   if (n < 2)
     {
       fn (layer, &parts[0], 0, batch, dW, db);

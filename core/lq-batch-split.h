@@ -20,8 +20,8 @@ typedef struct {
 typedef void (*LqBatchRangeFn) (void *layer, LqPartBuffers *b, int lo, int hi, float *dW, float *db);
 
 /* A cut pays when it has at least this many flops (a part then lasts ~40 µs or more) and a helper
- * is awake (lq_parallel_warm), or at least the second number (it then pays for the ~60 µs of
- * waking one). */
+ * is awake, or at least the second number (it then pays for the ~60 µs of waking one):
+ * lq_parallel_parts_for. */
 #define LQ_BATCH_SPLIT_MIN_FLOPS 8.0e6
 #define LQ_BATCH_SPLIT_COLD_FLOPS 32.0e6
 

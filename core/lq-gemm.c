@@ -99,9 +99,8 @@ lq_gemm (gboolean trans_a, gboolean trans_b, int M, int N, int K,
   /* A small product is cut only while a helper is awake: waking one would cost more than the
    * cut saves (single-image DeepFool, whose few products come far apart, was slower with two
    * threads than with one). The bits do not depend on the cut, so neither on this choice. */
-  const gboolean worth = flops >= LQ_GEMM_SPLIT_COLD_FLOPS ||
-                         (flops >= LQ_GEMM_SPLIT_MIN_FLOPS && lq_parallel_warm ());
-  const int parts = worth ? lq_parallel_parts ((MAX (M, N) + 15) / 16) : 1;
+  const int parts = lq_parallel_parts_for ((MAX (M, N) + 15) / 16, flops, LQ_GEMM_SPLIT_MIN_FLOPS,
+                                           LQ_GEMM_SPLIT_COLD_FLOPS);
   if (parts < 2)
     {
       gemm_serial (trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

@@ -118,10 +118,11 @@ lq_parallel_run (int parts, LqParallelFn fn, void *data)
   pthread_mutex_unlock (&pool_owner);
 }
 
-gboolean
-lq_parallel_warm (void)
+int
+lq_parallel_parts_for (int n, double flops, double warm_flops, double cold_flops)
 {
-  return g_atomic_int_get (&polling) > 0;
+  const gboolean pays = flops >= cold_flops || (flops >= warm_flops && g_atomic_int_get (&polling) > 0);
+  return pays ? lq_parallel_parts (n) : 1;
 }
 
 int

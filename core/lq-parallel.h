@@ -16,9 +16,10 @@ void lq_parallel_run (int parts, LqParallelFn fn, void *data);
 #define LQ_PARALLEL_MAX 8
 int lq_parallel_parts (int n);
 
-/* TRUE while a helper polls for its next job (for SPIN_US after its last one): a job handed to it
- * now starts at once, where a sleeping helper takes ~60 µs to wake. */
-gboolean lq_parallel_warm (void);
+/* lq_parallel_parts (n) when a cut of `flops` of work pays, else 1. It pays from cold_flops, and
+ * from warm_flops while a helper polls for its next job (for a short while after its last one):
+ * a job handed to it then starts at once, where a sleeping helper takes ~60 µs to wake. */
+int lq_parallel_parts_for (int n, double flops, double warm_flops, double cold_flops);
 
 /* The items of part `part` when n items are cut into `parts` contiguous runs: [*lo, *hi). */
 void lq_parallel_range (int n, int part, int parts, int *lo, int *hi);

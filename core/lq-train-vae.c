@@ -1,7 +1,6 @@
 /* lq-train-vae.c: the LQ-VAE training step (Algorithm 1) and its checkpoints. */
 #include "lq-train-vae.h"
 #include "lq-error.h"
-#include "lq-gemm.h"
 #include "lq-loss.h"
 #include "lq-net-io.h"
 #include "lq-optim.h"
@@ -231,9 +230,10 @@ lq_vae_trainer_step (LqVaeTrainer *t, LqVaeTrainStats *stats, GError **error)
 
   /* Data parallelism: the two halves of the batch on the two cores, each with single-threaded
    * GEMMs, rather than one batch with both cores on every GEMM and one idle through everything
-   * else (the unfoldings, activations, losses). The cut is the same for any thread count, so
-   * are the bits. */
-  const int parts = t->replica ? 2 : 1, threads = lq_gemm_get_threads ();
+   * else (the unfoldings, activations, losses). Inside a part every nested cut runs as one
+   * part (lq-parallel.h), so the GEMMs stay on the part's core. The cut is the same for any
+   * thread count, so are the bits. */
+  const int parts = t->replica ? 2 : 1;
   Half hv[2];
   for (int p = 0; p < parts; p++)
     {
@@ -241,18 +241,11 @@ lq_vae_trainer_step (LqVaeTrainer *t, LqVaeTrainStats *stats, GError **error)
       lq_parallel_range (B, p, parts, &lo, &hi);
       hv[p] = (Half){ .t = t, .vae = p == 0 ? t->vae : t->replica, .lo = lo, .n = hi - lo };
     }
-  if (parts == 1)
-    half_step (&hv[0]);
-  else
-    {
-      lq_gemm_set_threads (1);
-      if (threads >= parts)
-        lq_parallel_run (parts, half_part, hv);
-      else
-        for (int p = 0; p < parts; p++)
-          half_step (&hv[p]);
-      lq_gemm_set_threads (threads);
-    }
+  if (parts > 1 && lq_parallel_parts (parts) == parts)
+    lq_parallel_run (parts, half_part, hv);
+  else /* one thread (or one half): the halves one after the other, on one thread as well */
+    for (int p = 0; p < parts; p++)
+      half_step (&hv[p]);
 
   LqVaeTrainStats s = { 0 };
   gboolean ok = TRUE;
