@@ -87,8 +87,9 @@ apply_range (void *call, LqPartBuffers *b, int lo, int hi, float *dW, float *db)
   const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
   const float *W = l->params[0].value->data;
   const int chunk = lq_im2col_chunk (K, ohw, hi - lo);
-  float *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) K * chunk * ohw);
-  float *tmp = conv_thin (c) ? NULL : lq_floats_reserve (&b->tmp, &b->tmp_cap, (size_t) M * chunk * ohw);
+  const gboolean thin = conv_thin (c); /* the thin passes unfold one sample at a time */
+  float *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) K * (thin ? 1 : chunk) * ohw);
+  float *tmp = thin ? NULL : lq_floats_reserve (&b->tmp, &b->tmp_cap, (size_t) M * chunk * ohw);
   for (int s0 = lo; s0 < hi; s0 += chunk)
     {
       int n = MIN (chunk, hi - s0);
@@ -189,9 +190,9 @@ adjoint_range (void *call, LqPartBuffers *b, int lo, int hi, float *dW, float *d
   LqLayer *l = &c->parent;
   const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
   const float *W = l->params[0].value->data;
-  const gboolean thin = conv_thin (c);
+  const gboolean thin = conv_thin (c); /* the thin passes unfold one sample at a time */
   const int chunk = lq_im2col_chunk (K, ohw, hi - lo);
-  float *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) K * chunk * ohw);
+  float *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) K * (thin ? 1 : chunk) * ohw);
   float *tmp = thin ? NULL : lq_floats_reserve (&b->tmp, &b->tmp_cap, (size_t) M * chunk * ohw);
   for (int s0 = lo; s0 < hi; s0 += chunk)
     {
