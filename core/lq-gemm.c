@@ -10,6 +10,7 @@
  * products itself and runs each piece on one core. */
 static int engine_threads;
 static gsize threads_ready;
+static guint64 flops_done; /* atomic: parts of one step add from both threads */
 
 static void
 threads_init (void)
@@ -94,6 +95,8 @@ lq_gemm (gboolean trans_a, gboolean trans_b, int M, int N, int K,
          float beta, float *C, int ldc)
 {
   threads_init ();
+  if (M > 0 && N > 0 && K > 0)
+    lq_gemm_add_flops (2ull * (guint64) M * (guint64) N * (guint64) K);
   const double flops = 2.0 * M * N * K;
   const gboolean by_columns = N >= M;
   /* A small product is cut only while a helper is awake: waking one would cost more than the
@@ -142,4 +145,16 @@ lq_gemm_get_threads (void)
 {
   threads_init ();
   return g_atomic_int_get (&engine_threads);
+}
+
+guint64
+lq_gemm_flops_done (void)
+{
+  return __atomic_load_n (&flops_done, __ATOMIC_RELAXED);
+}
+
+void
+lq_gemm_add_flops (guint64 flops)
+{
+  __atomic_fetch_add (&flops_done, flops, __ATOMIC_RELAXED);
 }

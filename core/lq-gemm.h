@@ -23,4 +23,12 @@ void lq_gemm_naive (gboolean trans_a, gboolean trans_b, int M, int N, int K,
 void lq_gemm_set_threads (int n);
 int  lq_gemm_get_threads (void);
 
+/* Floating-point operations (2 per multiply-add) of the products the engine has run, summed over
+ * its threads since the process started: every lq_gemm call, and the thin convolution kernels
+ * (lq-thin-pass.h), which add theirs with lq_gemm_add_flops. The sparse input-gradient route of
+ * ReLU networks (lq-sparse-adjoint.h) skips zeros and is not counted. lq bench divides a training
+ * step's count by its time. */
+guint64 lq_gemm_flops_done (void);
+void    lq_gemm_add_flops (guint64 flops);
+
 G_END_DECLS

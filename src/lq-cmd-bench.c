@@ -530,6 +530,9 @@ typedef struct {
   double other_s[2];        /* encoder, decoder: elementwise layers fwd + bwd */
   double enc_fwd_bwd_s, penalty_s, penalty_ratio; /* ratio: median of paired samples */
   double vae_step_s, clf_step_s;
+  double vae_step_gflop;    /* counted by the engine (lq_gemm_flops_done) over one step */
+  double vae_step_raw_s;    /* raw GEMM (lq_gemm, 1024³) paired with the step's samples */
+  double vae_step_raw_frac; /* the step's GFLOP/s over raw GEMM's, median of the pairs */
   GArray *attacks;          /* AttackResult */
   char *attack_classifier, *attack_data;
   gboolean attack_trained;  /* FALSE: classifier A randomly initialised */
@@ -611,6 +614,10 @@ print_text_steps (const BenchReport *r)
   printf ("Training steps at batch %d:\n", BENCH_BATCH);
   printf ("  LQ-VAE (paper config, 3 nets + penalty + 3 RMSProp): %7.1f ms  %7.1f images/s\n",
           1e3 * r->vae_step_s, BENCH_BATCH / r->vae_step_s);
+  printf ("    its products: %.2f GFLOP a step (counted), %.1f GFLOP/s = %.2f of raw GEMM\n"
+          "    (lq_gemm 1024³: %.1f GFLOP/s; median ratio of paired samples)\n",
+          r->vae_step_gflop, r->vae_step_gflop / r->vae_step_s, r->vae_step_raw_frac,
+          2.0 * 1024.0 * 1024.0 * 1024.0 / r->vae_step_raw_s / 1e9);
   printf ("  classifier A (Adam, dropout on):                     %7.1f ms  %7.1f images/s\n\n",
           1e3 * r->clf_step_s, BENCH_BATCH / r->clf_step_s);
 }
@@ -742,6 +749,13 @@ json_steps (JsonBuilder *b, const BenchReport *r)
       JSON_I (b, "batch", BENCH_BATCH);
       JSON_D (b, "ms", 1e3 * secs[i]);
       JSON_D (b, "images_per_s", BENCH_BATCH / secs[i]);
+      if (i == 0)
+        {
+          JSON_D (b, "gflop", r->vae_step_gflop);
+          JSON_D (b, "gflops", r->vae_step_gflop / r->vae_step_s);
+          JSON_D (b, "raw_gemm_gflops", 2.0 * 1024.0 * 1024.0 * 1024.0 / r->vae_step_raw_s / 1e9);
+          JSON_D (b, "raw_gemm_fraction", r->vae_step_raw_frac);
+        }
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -911,7 +925,24 @@ bench_steps (const BenchPlan *plan, BenchReport *rp)
     tc.batch = B;
     VaeStepCtx vc = { .t = lq_vae_trainer_new (&tc, &ds) };
     BenchPlan sp = { .samples = plan->samples, .min_sample_s = 0.0, .quick = plan->quick };
-    rp->vae_step_s = time_median (&sp, vae_step_run, &vc);
+    /* How much of the machine the step uses: its products' flops (counted, not modelled) per
+     * second against raw GEMM's, each step sample paired with a raw-GEMM sample. */
+    const guint64 f0 = lq_gemm_flops_done ();
+    vae_step_run (&vc);
+    rp->vae_step_gflop = (double) (lq_gemm_flops_done () - f0) / 1e9;
+    GemmCtx gc = { .n = 1024 };
+    gc.a = lq_floats_new ((size_t) gc.n * gc.n);
+    gc.b = lq_floats_new ((size_t) gc.n * gc.n);
+    gc.c = lq_floats_new ((size_t) gc.n * gc.n);
+    fill_uniform (&rng, gc.a, (size_t) gc.n * gc.n, -1.0f, 1.0f);
+    fill_uniform (&rng, gc.b, (size_t) gc.n * gc.n, -1.0f, 1.0f);
+    double step_over_gemm;
+    time_paired (&sp, vae_step_run, &vc, gemm_run, &gc, &rp->vae_step_s, &rp->vae_step_raw_s,
+                 &step_over_gemm, NULL);
+    rp->vae_step_raw_frac = rp->vae_step_gflop / (2.0 * gc.n * gc.n * gc.n / 1e9) / step_over_gemm;
+    lq_floats_free (gc.a);
+    lq_floats_free (gc.b);
+    lq_floats_free (gc.c);
     lq_vae_trainer_free (vc.t);
 
     ClassifierStepCtx cc = { .net = lq_classifier_new (LQ_ARCH_A), .batch = B };

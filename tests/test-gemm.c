@@ -6,7 +6,7 @@
  * and by columns (the same bits as on one thread); leading dimensions larger than the minimum
  * (the gaps are filled with NaN: reading them poisons the result, and the gaps of C must come back
  * untouched); alpha/beta including beta = 0 over a C full of NaN (BLAS does not read C then) and
- * alpha = 0.
+ * alpha = 0; the flop counter (2·M·N·K a call, cut or not).
  *
  * Tolerance, elementwise (the standard forward error bound of a float dot product of length K):
  *   |C − C_ref| ≤ (K + 4) · 2⁻²³ · (|α| · (|A|·|B|)_ij + |β · C0_ij|) + 1e-30.
@@ -229,6 +229,29 @@ test_empty (void)
     g_assert_true (isnan (C[i]));
 }
 
+/* The flop counter: 2·M·N·K per call, whether the product is cut over threads or not. */
+static void
+test_flops_counted (void)
+{
+  const int saved = lq_gemm_get_threads ();
+  const Size cases[] = { { 0, 5, 3 }, { 7, 5, 3 }, { 1, 9, 4 }, { 512, 512, 256 } };
+  for (int t = 1; t <= 2; t++)
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        const int M = cases[i].M, N = cases[i].N, K = cases[i].K;
+        lq_gemm_set_threads (t);
+        float *A = lq_floats_new ((size_t) MAX (M * K, 1)), *B = lq_floats_new ((size_t) K * N);
+        float *C = lq_floats_new ((size_t) MAX (M * N, 1));
+        const guint64 before = lq_gemm_flops_done ();
+        lq_gemm (FALSE, FALSE, M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
+        g_assert_cmpuint (lq_gemm_flops_done () - before, ==, 2ull * M * N * K);
+        lq_floats_free (A);
+        lq_floats_free (B);
+        lq_floats_free (C);
+      }
+  lq_gemm_set_threads (saved);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -245,5 +268,6 @@ main (int argc, char **argv)
   g_test_add_func ("/gemm/cut", test_cut);
   g_test_add_func ("/gemm/deterministic", test_deterministic);
   g_test_add_func ("/gemm/empty", test_empty);
+  g_test_add_func ("/gemm/flops-counted", test_flops_counted);
   return g_test_run ();
 }

@@ -923,6 +923,52 @@ test_thin_threads (void)
   check_thread_counts (deconv, 7, &rng);
 }
 
+/* The engine's flop counter over a layer's passes: forward 2·B·MACs; backward with both the input
+ * and the weight gradient twice that; a GEMM layer and a thin one of each kind. */
+static void
+check_flops (LqLayer *l, int B, double macs_per_sample, LqRng *rng)
+{
+  const size_t in = l->in_size, out = l->out_size;
+  randomize_params (l, rng);
+  float *x = lq_floats_new (B * in), *y = lq_floats_new (B * out);
+  float *dx = lq_floats_new (B * in), *dy = lq_floats_new (B * out);
+  fill_uniform (rng, x, B * in, -1, 1);
+  fill_uniform (rng, dy, B * out, -1, 1); /* dense: the sparse route (not counted) stays off */
+  const guint64 one = (guint64) (2.0 * B * macs_per_sample);
+  guint64 f0 = lq_gemm_flops_done ();
+  l->klass->forward (l, y, x, B);
+  g_assert_cmpuint (lq_gemm_flops_done () - f0, ==, one);
+  f0 = lq_gemm_flops_done ();
+  l->klass->backward (l, dx, dy, x, y, B, TRUE);
+  g_assert_cmpuint (lq_gemm_flops_done () - f0, ==, 2 * one);
+  f0 = lq_gemm_flops_done ();
+  l->klass->backward (l, NULL, dy, x, y, B, TRUE);
+  g_assert_cmpuint (lq_gemm_flops_done () - f0, ==, one);
+  lq_floats_free (x), lq_floats_free (y), lq_floats_free (dx), lq_floats_free (dy);
+}
+
+static void
+test_flops_counted (void)
+{
+  LqRng rng;
+  lq_rng_seed (&rng, 7);
+  g_autoptr (LqLayer) conv = lq_conv2d_new_same ("conv", 16, 3, 2); /* 8 → 16, 10×10 → 5×5 */
+  setup_layer (conv, 8, 10, 10);
+  check_flops (conv, 3, 16.0 * 8 * 9 * 25, &rng);
+  g_autoptr (LqLayer) thin = lq_conv2d_new_same ("thin", 12, 3, 1); /* 1 → 12 on 9×9 */
+  setup_layer (thin, 1, 9, 9);
+  check_flops (thin, 3, 12.0 * 9 * 81, &rng);
+  g_autoptr (LqLayer) deconv = lq_deconv2d_new ("deconv", 6, 3, 2, 1, 1); /* 8 → 6, 5×5 → 10×10 */
+  setup_layer (deconv, 8, 5, 5);
+  check_flops (deconv, 3, 8.0 * 6 * 9 * 25, &rng);
+  g_autoptr (LqLayer) dthin = lq_deconv2d_new ("dthin", 1, 3, 1, 1, 0); /* 12 → 1 on 9×9 */
+  setup_layer (dthin, 12, 9, 9);
+  check_flops (dthin, 3, 12.0 * 9 * 81, &rng);
+  g_autoptr (LqLayer) dense = lq_dense_new ("fc", 20);
+  setup_layer (dense, 30, 1, 1);
+  check_flops (dense, 4, 30.0 * 20, &rng);
+}
+
 static void
 test_conv_chunked (void)
 {
@@ -1511,6 +1557,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layers/deconv2d/bad-shape", test_deconv_bad_shape);
   g_test_add_func ("/layers/deconv2d/chunked-batch", test_deconv_chunked);
   g_test_add_func ("/layers/thin/thread-counts", test_thin_threads);
+  g_test_add_func ("/layers/flops-counted", test_flops_counted);
   g_test_add_func ("/layers/split-threads", test_split_threads);
   for (guint i = 0; i < G_N_ELEMENTS (act_cases); i++)
     {
