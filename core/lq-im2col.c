@@ -406,9 +406,18 @@ lq_thin_expand (int n, int M, int K, int hw, const float *A, int lda, const floa
           float *y0 = ys + (size_t) m * hw, *y1 = y0 + hw, *y2 = y1 + hw, *y3 = y2 + hw;
           const float b0 = bias ? bias[m] : 0.0f, b1 = bias ? bias[m + 1] : 0.0f;
           const float b2 = bias ? bias[m + 2] : 0.0f, b3 = bias ? bias[m + 3] : 0.0f;
+          /* Fetch the next 4 planes for writing while this block computes (after a sample's
+           * last block, the next sample's first ones): the stores wait on each line's read for
+           * ownership, and four one-plane streams are too short for the hardware prefetcher.
+           * conv1's forward, one thread: 0.95 against 1.16 ms (best of 60). */
+          float *next = y3 + hw;
+          const gboolean fetch_next = m + 8 <= M || s + 1 < n;
           int p = 0;
           for (; p + 16 <= hw; p += 16)
             {
+              if (fetch_next)
+                __builtin_prefetch (next + p, 1), __builtin_prefetch (next + hw + p, 1),
+                  __builtin_prefetch (next + 2 * hw + p, 1), __builtin_prefetch (next + 3 * hw + p, 1);
               lq_v8sf c00 = V8_SET1 (b0), c01 = c00, c10 = V8_SET1 (b1), c11 = c10;
               lq_v8sf c20 = V8_SET1 (b2), c21 = c20, c30 = V8_SET1 (b3), c31 = c30;
               for (int k = 0; k < K; k++)
@@ -539,9 +548,18 @@ lq_thin_outer (int n, int M, int K, int hw, const float *y, const float *col, fl
               const float *k0 = cs + k * ldcol, *k1 = k0 + ldcol, *k2 = k1 + ldcol;
               lq_v8sf c00 = { 0 }, c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
               lq_v8sf c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+              /* The last row block also fetches the next 4 planes (after a sample's last block,
+               * the next sample's first ones): four streams of one plane each are too short for
+               * the hardware prefetcher to ramp up on. conv1's weight gradient, one thread,
+               * operands in cache: 0.78 against 1.17 ms (best of 60). */
+              const gboolean fetch_next = k + 6 > K && (m + 8 <= M || s + 1 < n);
+              const float *next = y3 + hw;
               int p = 0;
               for (; p + 8 <= hw; p += 8)
                 {
+                  if (fetch_next && (p & 15) == 0)
+                    __builtin_prefetch (next + p), __builtin_prefetch (next + hw + p),
+                      __builtin_prefetch (next + 2 * hw + p), __builtin_prefetch (next + 3 * hw + p);
                   lq_v8sf u0 = V8_LOAD (k0 + p), u1 = V8_LOAD (k1 + p), u2 = V8_LOAD (k2 + p);
                   lq_v8sf v = V8_LOAD (y0 + p);
                   c00 += v * u0, c01 += v * u1, c02 += v * u2;
