@@ -155,6 +155,26 @@ gemm_run (gpointer data)
   lq_gemm (FALSE, FALSE, g->n, g->n, g->n, 1.0f, g->a, g->n, g->b, g->n, 0.0f, g->c, g->n);
 }
 
+/* The raw-GEMM reference: 1024³, random operands in [-1, 1]. */
+static GemmCtx
+gemm_ctx_init (LqRng *rng)
+{
+  GemmCtx g = { .n = 1024 };
+  const size_t nn = (size_t) g.n * g.n;
+  g.a = lq_floats_new (nn), g.b = lq_floats_new (nn), g.c = lq_floats_new (nn);
+  fill_uniform (rng, g.a, nn, -1.0f, 1.0f);
+  fill_uniform (rng, g.b, nn, -1.0f, 1.0f);
+  return g;
+}
+
+static void
+gemm_ctx_clear (GemmCtx *g)
+{
+  lq_floats_free (g->a);
+  lq_floats_free (g->b);
+  lq_floats_free (g->c);
+}
+
 /* The same product by OpenBLAS's own threads (lq_gemm keeps OpenBLAS at one). */
 static void
 blas_run (gpointer data)
@@ -843,12 +863,7 @@ bench_engine (const BenchPlan *plan, BenchReport *rp)
   const int B = BENCH_BATCH;
 
   /* 1. raw GEMM: its samples are taken paired with the layer samples below */
-  GemmCtx gc = { .n = 1024 };
-  gc.a = lq_floats_new ((size_t) gc.n * gc.n);
-  gc.b = lq_floats_new ((size_t) gc.n * gc.n);
-  gc.c = lq_floats_new ((size_t) gc.n * gc.n);
-  fill_uniform (&rng, gc.a, (size_t) gc.n * gc.n, -1.0f, 1.0f);
-  fill_uniform (&rng, gc.b, (size_t) gc.n * gc.n, -1.0f, 1.0f);
+  GemmCtx gc = gemm_ctx_init (&rng);
   g_autoptr (GArray) gemm_t = g_array_new (FALSE, FALSE, sizeof (double));
   /* OpenBLAS's own threads against lq_gemm's cut, paired. Its idle workers then spin for ~0.1 s:
    * let them fall asleep before the layers run. */
@@ -878,9 +893,7 @@ bench_engine (const BenchPlan *plan, BenchReport *rp)
         for (int p = 0; p < N_PASSES; p++)
           g_array_index (rp->layers, LayerResult, i).ratio[p] *= own_over_engine;
     }
-  lq_floats_free (gc.a);
-  lq_floats_free (gc.b);
-  lq_floats_free (gc.c);
+  gemm_ctx_clear (&gc);
 
   /* 3. penalty vs encoder forward + backward */
   {
@@ -930,19 +943,12 @@ bench_steps (const BenchPlan *plan, BenchReport *rp)
     const guint64 f0 = lq_gemm_flops_done ();
     vae_step_run (&vc);
     rp->vae_step_gflop = (double) (lq_gemm_flops_done () - f0) / 1e9;
-    GemmCtx gc = { .n = 1024 };
-    gc.a = lq_floats_new ((size_t) gc.n * gc.n);
-    gc.b = lq_floats_new ((size_t) gc.n * gc.n);
-    gc.c = lq_floats_new ((size_t) gc.n * gc.n);
-    fill_uniform (&rng, gc.a, (size_t) gc.n * gc.n, -1.0f, 1.0f);
-    fill_uniform (&rng, gc.b, (size_t) gc.n * gc.n, -1.0f, 1.0f);
+    GemmCtx gc = gemm_ctx_init (&rng);
     double step_over_gemm;
     time_paired (&sp, vae_step_run, &vc, gemm_run, &gc, &rp->vae_step_s, &rp->vae_step_raw_s,
                  &step_over_gemm, NULL);
     rp->vae_step_raw_frac = rp->vae_step_gflop / (2.0 * gc.n * gc.n * gc.n / 1e9) / step_over_gemm;
-    lq_floats_free (gc.a);
-    lq_floats_free (gc.b);
-    lq_floats_free (gc.c);
+    gemm_ctx_clear (&gc);
     lq_vae_trainer_free (vc.t);
 
     ClassifierStepCtx cc = { .net = lq_classifier_new (LQ_ARCH_A), .batch = B };
