@@ -14,6 +14,7 @@
 #include "lq-parallel.h"
 #include "lq-gemm.h"
 #include "lq-multiversion.h"
+#include "lq-thin-wide.h"
 #include <glib.h>
 #include <string.h>
 
@@ -464,6 +465,8 @@ lq_thin_expand (int n, int M, int K, int hw, const float *A, int lda, const floa
 LQ_MULTIVERSION void
 lq_thin_reduce (int n, int M, int K, int hw, const float *A, int lda, const float *y, float *col)
 {
+  if (K == 9 && lq_thin_wide_reduce9 (n, M, hw, A, lda, y, col)) /* 3×3: all nine rows at once */
+    return;
   const size_t ldcol = (size_t) n * hw;
   for (int s = 0; s < n; s++)
     {

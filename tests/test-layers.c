@@ -38,6 +38,7 @@
 #include "lq-penalty.h"
 #include "lq-rng.h"
 #include "lq-sparse-adjoint.h"
+#include "lq-thin-wide.h"
 
 #define TOL_FD 2e-3
 #define TOL_SAME 1e-5
@@ -969,6 +970,47 @@ test_flops_counted (void)
   check_flops (dense, 4, 30.0 * 20, &rng);
 }
 
+/* The AVX-512 reduce of 3×3 thin layers (lq-thin-wide.h) gives the AVX2 kernel's bits: conv 1 → 12
+ * backward to the input and deconv 12 → 1 forward, on a 28×28 map (49 whole vectors of 16) and a
+ * 9×7 one (63 columns: a masked last vector). */
+static void
+test_thin_wide (void)
+{
+  LqRng rng;
+  lq_rng_seed (&rng, 8);
+  if (!lq_thin_wide_available ())
+    g_test_message ("no AVX-512 here: both runs take the AVX2 kernel");
+  const int sizes[][2] = { { 28, 28 }, { 9, 7 } };
+  for (guint z = 0; z < G_N_ELEMENTS (sizes); z++)
+    {
+      const int H = sizes[z][0], W = sizes[z][1], B = 3;
+      g_autoptr (LqLayer) conv = lq_conv2d_new_same ("conv", 12, 3, 1);
+      setup_layer (conv, 1, H, W);
+      g_autoptr (LqLayer) deconv = lq_deconv2d_new ("deconv", 1, 3, 1, 1, 0);
+      setup_layer (deconv, 12, H, W);
+      randomize_params (conv, &rng);
+      randomize_params (deconv, &rng);
+      const size_t big = (size_t) B * 12 * H * W, small = (size_t) B * H * W;
+      float *maps = lq_floats_new (big), *img = lq_floats_new (small);
+      fill_uniform (&rng, maps, big, -1, 1);
+      fill_uniform (&rng, img, small, -1, 1);
+      float *dx[2], *y[2];
+      for (int wide = 0; wide < 2; wide++)
+        {
+          lq_thin_wide_set_enabled (wide);
+          dx[wide] = lq_floats_new (small), y[wide] = lq_floats_new (small);
+          conv->klass->backward (conv, dx[wide], maps, img, NULL, B, FALSE);
+          deconv->klass->forward (deconv, y[wide], maps, B);
+        }
+      lq_thin_wide_set_enabled (TRUE);
+      g_assert_true (memcmp (dx[0], dx[1], small * sizeof (float)) == 0);
+      g_assert_true (memcmp (y[0], y[1], small * sizeof (float)) == 0);
+      for (int i = 0; i < 2; i++)
+        lq_floats_free (dx[i]), lq_floats_free (y[i]);
+      lq_floats_free (maps), lq_floats_free (img);
+    }
+}
+
 static void
 test_conv_chunked (void)
 {
@@ -1558,6 +1600,7 @@ main (int argc, char **argv)
   g_test_add_func ("/layers/deconv2d/chunked-batch", test_deconv_chunked);
   g_test_add_func ("/layers/thin/thread-counts", test_thin_threads);
   g_test_add_func ("/layers/flops-counted", test_flops_counted);
+  g_test_add_func ("/layers/thin/wide-same-bits", test_thin_wide);
   g_test_add_func ("/layers/split-threads", test_split_threads);
   for (guint i = 0; i < G_N_ELEMENTS (act_cases); i++)
     {
