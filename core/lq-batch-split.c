@@ -1,5 +1,6 @@
 /* lq-batch-split.c: a layer's batch cut over the engine's threads (lq-batch-split.h). */
 #include "lq-batch-split.h"
+#include "lq-im2col.h"
 #include "lq-tensor.h"
 #include <string.h>
 
@@ -58,6 +59,16 @@ lq_batch_split_run (LqBatchRangeFn fn, void *layer, int batch, double flops,
       if (db)
         add (db, parts[p].grad + nw, nb);
     }
+}
+
+int
+lq_part_buffers_reserve (LqPartBuffers *b, gboolean thin, int rows, int out_rows, int cols,
+                         int samples, float **col, float **tmp)
+{
+  const int chunk = lq_im2col_chunk (rows, cols, samples);
+  *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) rows * (thin ? 1 : chunk) * cols);
+  *tmp = thin ? NULL : lq_floats_reserve (&b->tmp, &b->tmp_cap, (size_t) out_rows * chunk * cols);
+  return chunk;
 }
 
 void

@@ -15,6 +15,13 @@ typedef struct {
   size_t grad_cap;
 } LqPartBuffers;
 
+/* A part's work buffers for its loop over `samples` samples, unfolded `rows` × `cols` (columns
+ * per sample) at a time, in chunks of lq_im2col_chunk samples; *tmp then holds the product of
+ * `out_rows` rows on a chunk's columns. A thin layer (lq-thin-pass.h) unfolds one sample at a
+ * time and has no product: *col is one sample's columns and *tmp is NULL. Returns the chunk. */
+int lq_part_buffers_reserve (LqPartBuffers *b, gboolean thin, int rows, int out_rows, int cols,
+                             int samples, float **col, float **tmp);
+
 /* The layer's loop over samples [lo, hi) with part buffers b; it accumulates dW (nw floats) and
  * db (nb floats) when they are not NULL. */
 typedef void (*LqBatchRangeFn) (void *layer, LqPartBuffers *b, int lo, int hi, float *dW, float *db);

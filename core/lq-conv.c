@@ -86,10 +86,8 @@ apply_range (void *call, LqPartBuffers *b, int lo, int hi, float *dW, float *db)
   LqLayer *l = &c->parent;
   const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
   const float *W = l->params[0].value->data;
-  const int chunk = lq_im2col_chunk (K, ohw, hi - lo);
-  const gboolean thin = conv_thin (c); /* the thin passes unfold one sample at a time */
-  float *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) K * (thin ? 1 : chunk) * ohw);
-  float *tmp = thin ? NULL : lq_floats_reserve (&b->tmp, &b->tmp_cap, (size_t) M * chunk * ohw);
+  float *col, *tmp;
+  const int chunk = lq_part_buffers_reserve (b, conv_thin (c), K, M, ohw, hi - lo, &col, &tmp);
   for (int s0 = lo; s0 < hi; s0 += chunk)
     {
       int n = MIN (chunk, hi - s0);
@@ -190,10 +188,9 @@ adjoint_range (void *call, LqPartBuffers *b, int lo, int hi, float *dW, float *d
   LqLayer *l = &c->parent;
   const int M = c->out_channels, K = c->g.C * c->kh * c->kw, ohw = c->g.OH * c->g.OW;
   const float *W = l->params[0].value->data;
-  const gboolean thin = conv_thin (c); /* the thin passes unfold one sample at a time */
-  const int chunk = lq_im2col_chunk (K, ohw, hi - lo);
-  float *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) K * (thin ? 1 : chunk) * ohw);
-  float *tmp = thin ? NULL : lq_floats_reserve (&b->tmp, &b->tmp_cap, (size_t) M * chunk * ohw);
+  const gboolean thin = conv_thin (c);
+  float *col, *tmp;
+  const int chunk = lq_part_buffers_reserve (b, thin, K, M, ohw, hi - lo, &col, &tmp);
   for (int s0 = lo; s0 < hi; s0 += chunk)
     {
       int n = MIN (chunk, hi - s0);

@@ -72,10 +72,8 @@ apply_range (void *call, LqPartBuffers *b, int lo, int hi, float *dW, float *db)
   const int Cin = l->in[0], K = d->out_channels * d->k * d->k, hw = l->in[1] * l->in[2];
   const int ohw = l->out[1] * l->out[2];
   const float *W = l->params[0].value->data, *bias = a->bias;
-  const int chunk = lq_im2col_chunk (K, hw, hi - lo);
-  const gboolean thin = deconv_thin (d); /* the thin passes unfold one sample at a time */
-  float *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) K * (thin ? 1 : chunk) * hw);
-  float *tmp = thin ? NULL : lq_floats_reserve (&b->tmp, &b->tmp_cap, (size_t) Cin * chunk * hw);
+  float *col, *tmp;
+  const int chunk = lq_part_buffers_reserve (b, deconv_thin (d), K, Cin, hw, hi - lo, &col, &tmp);
   for (int s0 = lo; s0 < hi; s0 += chunk)
     {
       int n = MIN (chunk, hi - s0);
@@ -138,10 +136,9 @@ adjoint_range (void *call, LqPartBuffers *b, int lo, int hi, float *dW, float *d
   const int Cin = l->in[0], K = d->out_channels * d->k * d->k, hw = l->in[1] * l->in[2];
   const int ohw = l->out[1] * l->out[2];
   const float *W = l->params[0].value->data;
-  const gboolean thin = deconv_thin (d); /* the thin passes unfold one sample at a time */
-  const int chunk = lq_im2col_chunk (K, hw, hi - lo);
-  float *col = lq_floats_reserve (&b->col, &b->col_cap, (size_t) K * (thin ? 1 : chunk) * hw);
-  float *tmp = thin ? NULL : lq_floats_reserve (&b->tmp, &b->tmp_cap, (size_t) Cin * chunk * hw);
+  const gboolean thin = deconv_thin (d);
+  float *col, *tmp;
+  const int chunk = lq_part_buffers_reserve (b, thin, K, Cin, hw, hi - lo, &col, &tmp);
   for (int s0 = lo; s0 < hi; s0 += chunk)
     {
       int n = MIN (chunk, hi - s0);

@@ -563,7 +563,7 @@ typedef struct {
 static double
 gemm_gflops (const BenchReport *r)
 {
-  return 2.0 * 1024.0 * 1024.0 * 1024.0 / r->gemm_s / 1e9;
+  return GEMM_FLOP / r->gemm_s / 1e9;
 }
 
 static int
@@ -637,7 +637,7 @@ print_text_steps (const BenchReport *r)
   printf ("    its products: %.2f GFLOP a step (counted), %.1f GFLOP/s = %.2f of raw GEMM\n"
           "    (lq_gemm 1024³: %.1f GFLOP/s; median ratio of paired samples)\n",
           r->vae_step_gflop, r->vae_step_gflop / r->vae_step_s, r->vae_step_raw_frac,
-          2.0 * 1024.0 * 1024.0 * 1024.0 / r->vae_step_raw_s / 1e9);
+          GEMM_FLOP / r->vae_step_raw_s / 1e9);
   printf ("  classifier A (Adam, dropout on):                     %7.1f ms  %7.1f images/s\n\n",
           1e3 * r->clf_step_s, BENCH_BATCH / r->clf_step_s);
 }
@@ -773,7 +773,7 @@ json_steps (JsonBuilder *b, const BenchReport *r)
         {
           JSON_D (b, "gflop", r->vae_step_gflop);
           JSON_D (b, "gflops", r->vae_step_gflop / r->vae_step_s);
-          JSON_D (b, "raw_gemm_gflops", 2.0 * 1024.0 * 1024.0 * 1024.0 / r->vae_step_raw_s / 1e9);
+          JSON_D (b, "raw_gemm_gflops", GEMM_FLOP / r->vae_step_raw_s / 1e9);
           JSON_D (b, "raw_gemm_fraction", r->vae_step_raw_frac);
         }
       json_builder_end_object (b);
@@ -947,7 +947,7 @@ bench_steps (const BenchPlan *plan, BenchReport *rp)
     double step_over_gemm;
     time_paired (&sp, vae_step_run, &vc, gemm_run, &gc, &rp->vae_step_s, &rp->vae_step_raw_s,
                  &step_over_gemm, NULL);
-    rp->vae_step_raw_frac = rp->vae_step_gflop / (2.0 * gc.n * gc.n * gc.n / 1e9) / step_over_gemm;
+    rp->vae_step_raw_frac = rp->vae_step_gflop / (GEMM_FLOP / 1e9) / step_over_gemm;
     gemm_ctx_clear (&gc);
     lq_vae_trainer_free (vc.t);
 

@@ -18,6 +18,7 @@
 #include "lq-gemm.h"
 #include "lq-net.h"
 #include "lq-optim.h"
+#include "lq-test-util.h"
 
 #define NP 8 /* 6 weights + 2 biases */
 #define TOL 1e-6
@@ -267,16 +268,6 @@ make_wide_net (guint64 seed)
   return net;
 }
 
-static void
-assert_same_params (LqNet *a, LqNet *b)
-{
-  for (int i = 0; i < lq_net_n_params (a); i++)
-    {
-      LqTensor *x = lq_net_param (a, i)->value, *y = lq_net_param (b, i)->value;
-      g_assert_cmpmem (x->data, x->numel * sizeof (float), y->data, y->numel * sizeof (float));
-    }
-}
-
 /* lq_optim_step_summed (net, other) is lq_optim_step on a net whose gradient is the float sum of
  * the two, bit for bit, and so is the update cut over two threads against one. */
 static void
@@ -307,14 +298,14 @@ test_summed_and_threads (void)
           lq_optim_step (o1);
           lq_gemm_set_threads (threads);
         }
-      assert_same_params (a, sum);
+      lq_test_assert_nets_equal (a, sum);
       g_autoptr (LqNet) two = make_wide_net (1);
       g_autoptr (LqOptim) o2 = lq_optim_new (&cfg, two);
       lq_gemm_set_threads (2);
       for (int step = 0; step < 3; step++)
         lq_optim_step (o2);
       lq_gemm_set_threads (threads);
-      assert_same_params (one, two);
+      lq_test_assert_nets_equal (one, two);
     }
 }
 
