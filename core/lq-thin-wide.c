@@ -75,16 +75,23 @@ lq_thin_wide_available (void)
   static gboolean has;
   if (g_once_init_enter (&once))
     {
-      has = __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("fma");
+      has = __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512vl") &&
+            __builtin_cpu_supports ("fma");
       g_once_init_leave (&once, 1);
     }
   return has;
 }
 
 gboolean
+lq_thin_wide_enabled (void)
+{
+  return enabled && lq_thin_wide_available ();
+}
+
+gboolean
 lq_thin_wide_reduce9 (int n, int M, int hw, const float *A, int lda, const float *y, float *col)
 {
-  if (!enabled || !lq_thin_wide_available ())
+  if (!lq_thin_wide_enabled ())
     return FALSE;
   reduce9 (n, M, hw, A, lda, y, col);
   return TRUE;
@@ -94,6 +101,12 @@ lq_thin_wide_reduce9 (int n, int M, int hw, const float *A, int lda, const float
 
 gboolean
 lq_thin_wide_available (void)
+{
+  return FALSE;
+}
+
+gboolean
+lq_thin_wide_enabled (void)
 {
   return FALSE;
 }

@@ -10,8 +10,11 @@ G_BEGIN_DECLS
 gboolean lq_thin_wide_reduce9 (int n, int M, int hw, const float *A, int lda, const float *y,
                                float *col);
 
-/* Whether this CPU runs them (AVX-512F and FMA). */
+/* Whether this CPU runs them (AVX-512F, AVX-512VL and FMA), and whether they run: available and
+ * not switched off. The outer kernel (lq-im2col.c) also has an AVX-512VL build, which sums a
+ * convolution's bias gradient with its weight gradient in one pass; it follows the same switch. */
 gboolean lq_thin_wide_available (void);
+gboolean lq_thin_wide_enabled (void);
 
 /* On by default; the tests switch it off to compare with the AVX2 kernels. */
 void lq_thin_wide_set_enabled (gboolean enabled);
