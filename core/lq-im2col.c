@@ -144,10 +144,26 @@ add_short (float *restrict d, const float *restrict s, int n)
     d[k] += s[k];
 }
 
+typedef float v4 __attribute__ ((vector_size (16), aligned (4), may_alias));
+typedef int v4i __attribute__ ((vector_size (16)));
+
+/* row[xe] += e and row[xe + 1] += o, for those of the two inside the row (the padded edges). */
+static inline void
+add_edge_pair (float *row, int W, int xe, float e, float o)
+{
+  if (xe >= 0 && xe < W)
+    row[xe] += e;
+  if (xe + 1 >= 0 && xe + 1 < W)
+    row[xe + 1] += o;
+}
+
 /* The adjoint of im2col_stride2: the taps are summed into the even and odd columns of a zeroed,
  * padded plane, where each tap row is a contiguous add (the stride-2 scatter-add it replaces was a
- * quarter of a DeepFool run at batch 256), then the plane is added into the image. Each element
- * still receives its taps in (i, j) order, but summed apart from what x held before. */
+ * quarter of a DeepFool run at batch 256), then the plane is added into the image, its even and
+ * odd columns interleaved four at a time (one at a time, that was a third of col2im's time: the
+ * LQ-VAE conv2's backward to its input, one thread, batch 64, 14.6–16.0 against 17.0–18.2 ms).
+ * Each element still receives its taps in (i, j) order, but summed apart from what x held
+ * before. */
 static void
 col2im_stride2 (const LqConvGeom *g, const float *col, int n, float *x)
 {
@@ -178,16 +194,19 @@ col2im_stride2 (const LqConvGeom *g, const float *col, int n, float *x)
           {
             float *row = img + (size_t) y * W;
             const float *e = even + (size_t) y * half, *o = odd + (size_t) y * half;
-            for (int t = 0; t < half; t++)
-              if (t < t0 || t >= t1)
-                {
-                  const int xe = 2 * t - g->pl, xo = xe + 1;
-                  if (xe >= 0 && xe < W)
-                    row[xe] += e[t];
-                  if (xo >= 0 && xo < W)
-                    row[xo] += o[t];
-                }
-            for (int t = t0; t < t1; t++)
+            for (int t = 0; t < MIN (t0, half); t++)
+              add_edge_pair (row, W, 2 * t - g->pl, e[t], o[t]);
+            for (int t = MAX (t0, t1); t < half; t++)
+              add_edge_pair (row, W, 2 * t - g->pl, e[t], o[t]);
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) /* 4 even and 4 odd columns, interleaved: 8 of the row */
+              {
+                const v4 ev = *(const v4 *) (e + t), ov = *(const v4 *) (o + t);
+                float *r = row + 2 * t - g->pl;
+                *(v4 *) r += __builtin_shuffle (ev, ov, (v4i){ 0, 4, 1, 5 });
+                *(v4 *) (r + 4) += __builtin_shuffle (ev, ov, (v4i){ 2, 6, 3, 7 });
+              }
+            for (; t < t1; t++)
               row[2 * t - g->pl] += e[t], row[2 * t + 1 - g->pl] += o[t];
           }
       }

@@ -11,7 +11,8 @@
  *      block of its own, OpenBLAS's own threaded sgemm; the faster of the two is the reference;
  *   2. every conv/deconv/dense layer of the LQ-VAE encoder and decoder at batch 64: forward,
  *      backward to the input and weight gradient (dW and db), each through the LqLayerClass
- *      vtable, in GFLOP/s (2·MACs) and as a fraction of the raw GEMM;
+ *      vtable, in GFLOP/s (2·MACs) and as a fraction of the raw GEMM; the samples are taken in
+ *      rounds, one of every pass per round, so a burst of load hits few samples of each;
  *   3. the gradient-norm penalty (backward to the input + double backprop) as a multiple of one
  *      encoder forward + backward (parameter gradients, no input gradient: a training backward),
  *      paired the same way;
@@ -261,9 +262,21 @@ layer_macs (const LqLayer *l, int batch)
 
 #define GEMM_FLOP (2.0 * 1024.0 * 1024.0 * 1024.0)
 
+/* One timed pass of one layer, with its buffers and its samples (section 2). */
+typedef struct {
+  LayerCtx c;
+  int result;  /* index in the results array */
+  int reps;    /* calls per sample (calibrate) */
+  double *t, *q; /* per sample: seconds per call, and the ratio to the paired raw-GEMM sample */
+} PassTimer;
+
+/* Adds a net's GEMM layers to results and one PassTimer per pass of each to timers (their
+ * buffers owned by the timer, in c.out/c.dx/c.dy); times the elementwise layers at once, summed
+ * into *other_s. The net's activations must stay as lq_net_forward left them until the timers
+ * have run. */
 static void
-bench_net_layers (const BenchPlan *plan, const char *net_name, LqNet *net, const float *input,
-                  LqRng *rng, GemmCtx *gemm, GArray *gemm_t, GArray *results, double *other_s)
+net_pass_timers (const BenchPlan *plan, const char *net_name, LqNet *net, const float *input,
+                 LqRng *rng, GArray *results, GArray *timers, double *other_s)
 {
   const int B = BENCH_BATCH;
   lq_net_set_training (net, TRUE);
@@ -273,38 +286,70 @@ bench_net_layers (const BenchPlan *plan, const char *net_name, LqNet *net, const
       LqLayer *l = lq_net_layer (net, i);
       LayerCtx c = { .l = l, .x = lq_net_activation (net, i - 1), .y = lq_net_activation (net, i),
                      .batch = B };
-      c.out = lq_floats_new ((size_t) B * l->out_size);
-      c.dx = lq_floats_new ((size_t) B * l->in_size);
-      c.dy = lq_floats_new ((size_t) B * l->out_size);
-      fill_uniform (rng, c.dy, (size_t) B * l->out_size, -1.0f, 1.0f);
-      if (is_gemm_layer (l))
-        {
-          LayerResult r = { .net = net_name, .layer = g_strdup (l->name), .kind = l->klass->kind,
-                            .macs = layer_macs (l, B) };
-          memcpy (r.in, l->in, sizeof r.in);
-          memcpy (r.out, l->out, sizeof r.out);
-          for (int p = 0; p < N_PASSES; p++)
-            {
-              double tg, q;
-              c.pass = p;
-              time_paired (plan, layer_run, &c, gemm_run, gemm, &r.seconds[p], &tg, &q, gemm_t);
-              r.ratio[p] = 2.0 * r.macs / GEMM_FLOP / q;
-            }
-          g_array_append_val (results, r);
-        }
-      else
+      if (!is_gemm_layer (l))
         {
           /* activations, reshape: forward + backward to the input, summed per net */
+          c.out = lq_floats_new ((size_t) B * l->out_size);
+          c.dx = lq_floats_new ((size_t) B * l->in_size);
+          c.dy = lq_floats_new ((size_t) B * l->out_size);
+          fill_uniform (rng, c.dy, (size_t) B * l->out_size, -1.0f, 1.0f);
           c.pass = PASS_FORWARD;
           *other_s += time_median (plan, layer_run, &c);
           c.pass = PASS_BACKWARD_INPUT;
           *other_s += time_median (plan, layer_run, &c);
+          lq_floats_free (c.out), lq_floats_free (c.dx), lq_floats_free (c.dy);
+          continue;
         }
-      lq_floats_free (c.out);
-      lq_floats_free (c.dx);
-      lq_floats_free (c.dy);
+      LayerResult r = { .net = net_name, .layer = g_strdup (l->name), .kind = l->klass->kind,
+                        .macs = layer_macs (l, B) };
+      memcpy (r.in, l->in, sizeof r.in);
+      memcpy (r.out, l->out, sizeof r.out);
+      g_array_append_val (results, r);
+      for (int p = 0; p < N_PASSES; p++)
+        {
+          PassTimer t = { .c = c, .result = (int) results->len - 1 };
+          t.c.pass = p;
+          t.c.out = lq_floats_new ((size_t) B * l->out_size);
+          t.c.dx = lq_floats_new ((size_t) B * l->in_size);
+          t.c.dy = lq_floats_new ((size_t) B * l->out_size);
+          fill_uniform (rng, t.c.dy, (size_t) B * l->out_size, -1.0f, 1.0f);
+          t.t = g_new (double, plan->samples), t.q = g_new (double, plan->samples);
+          g_array_append_val (timers, t);
+        }
     }
-  lq_net_zero_grad (net);
+}
+
+/* The passes' samples in rounds: each round takes one sample of every pass, each paired with a
+ * raw-GEMM sample right after it. A burst of load from elsewhere on the host (these VMs share
+ * cores and L3) then lands on one sample of several passes, which their medians drop, rather
+ * than on every sample of one pass. */
+static void
+time_passes (const BenchPlan *plan, GArray *timers, GemmCtx *gemm, GArray *gemm_t, GArray *results)
+{
+  const int rg = calibrate (plan, gemm_run, gemm);
+  for (guint i = 0; i < timers->len; i++)
+    {
+      PassTimer *t = &g_array_index (timers, PassTimer, i);
+      t->reps = calibrate (plan, layer_run, &t->c);
+    }
+  for (int s = 0; s < plan->samples; s++)
+    for (guint i = 0; i < timers->len; i++)
+      {
+        PassTimer *t = &g_array_index (timers, PassTimer, i);
+        t->t[s] = sample (layer_run, &t->c, t->reps);
+        double tg = sample (gemm_run, gemm, rg);
+        t->q[s] = t->t[s] / tg;
+        g_array_append_val (gemm_t, tg);
+      }
+  for (guint i = 0; i < timers->len; i++)
+    {
+      PassTimer *t = &g_array_index (timers, PassTimer, i);
+      LayerResult *r = &g_array_index (results, LayerResult, t->result);
+      r->seconds[t->c.pass] = median (t->t, plan->samples);
+      r->ratio[t->c.pass] = 2.0 * r->macs / GEMM_FLOP / median (t->q, plan->samples);
+      g_free (t->t), g_free (t->q);
+      lq_floats_free (t->c.out), lq_floats_free (t->c.dx), lq_floats_free (t->c.dy);
+    }
 }
 
 /* --- 3. penalty --- */
@@ -660,7 +705,8 @@ print_text (const BenchReport *r)
   else
     {
       printf ("Every figure is the median of %d samples; each ratio is the median over pairs of\n"
-              "back-to-back samples (layer, raw GEMM), so load changes during the run cancel.\n\n",
+              "back-to-back samples (layer, raw GEMM), so load changes during the run cancel.\n"
+              "The layers' samples are taken in rounds, one of every pass per round.\n\n",
               r->samples);
       print_text_engine (r);
       print_text_steps (r);
@@ -883,8 +929,12 @@ bench_engine (const BenchPlan *plan, BenchReport *rp)
   float *codes = lq_floats_new ((size_t) B * cfg.latent);
   for (size_t i = 0; i < (size_t) B * cfg.latent; i++)
     codes[i] = lq_rng_uniform (&rng) < 0.5 ? -1.0f : 1.0f;
-  bench_net_layers (plan, "encoder", enc, xin, &rng, &gc, gemm_t, rp->layers, &rp->other_s[0]);
-  bench_net_layers (plan, "decoder", dec, codes, &rng, &gc, gemm_t, rp->layers, &rp->other_s[1]);
+  g_autoptr (GArray) timers = g_array_new (FALSE, FALSE, sizeof (PassTimer));
+  net_pass_timers (plan, "encoder", enc, xin, &rng, rp->layers, timers, &rp->other_s[0]);
+  net_pass_timers (plan, "decoder", dec, codes, &rng, rp->layers, timers, &rp->other_s[1]);
+  time_passes (plan, timers, &gc, gemm_t, rp->layers);
+  lq_net_zero_grad (enc);
+  lq_net_zero_grad (dec);
   rp->gemm_s = median ((double *) gemm_t->data, (int) gemm_t->len);
   if (own_over_engine < 1.0) /* OpenBLAS's threads were faster: compare the layers with them */
     {

@@ -1019,6 +1019,76 @@ test_thin_wide (void)
     }
 }
 
+/* lq_im2col and lq_col2im against the loops of their definition (lq-im2col.h), on geometries that
+ * take every path: stride 1 with short and long rows, stride 2 (the even/odd planes, whose
+ * interleaving runs 4 columns at a time and leaves edges and a tail) and stride 3, with zero,
+ * symmetric and asymmetric padding. Into a zeroed image col2im is exact (each element's taps
+ * added in (i, j) order); onto an image that held values, stride 2 sums the taps first (≤ 1e-6). */
+static void
+test_im2col_naive (void)
+{
+  LqRng rng;
+  lq_rng_seed (&rng, 12);
+  const LqConvGeom geoms[] = {
+    /* C, H, W, kh, kw, stride, pt, pl: OH, OW follow */
+    { 2, 7, 7, 3, 3, 1, 1, 1, 0, 0 },   { 3, 28, 28, 3, 3, 1, 1, 1, 0, 0 },
+    { 2, 28, 28, 3, 3, 2, 1, 1, 0, 0 }, { 2, 14, 14, 3, 3, 2, 1, 1, 0, 0 },
+    { 1, 27, 23, 4, 4, 2, 2, 1, 0, 0 }, { 2, 11, 9, 3, 2, 2, 0, 0, 0, 0 },
+    { 1, 13, 17, 5, 5, 3, 2, 2, 0, 0 },
+  };
+  const int n = 3;
+  for (guint q = 0; q < G_N_ELEMENTS (geoms); q++)
+    {
+      LqConvGeom g = geoms[q];
+      g.OH = (g.H + 2 * g.pt - g.kh) / g.stride + 1;
+      g.OW = (g.W + 2 * g.pl - g.kw) / g.stride + 1;
+      const size_t ohw = (size_t) g.OH * g.OW, rows = (size_t) g.C * g.kh * g.kw;
+      const size_t img = (size_t) n * g.C * g.H * g.W, cols = rows * n * ohw;
+      float *x = lq_floats_new (img), *col = lq_floats_new (cols), *want = lq_floats_new (cols);
+      float *back = lq_floats_new (img), *back_naive = lq_floats_new (img);
+      fill_uniform (&rng, x, img, -1, 1);
+      for (int r = 0; r < (int) rows; r++)
+        for (int s = 0; s < n; s++)
+          for (int oy = 0; oy < g.OH; oy++)
+            for (int ox = 0; ox < g.OW; ox++)
+              {
+                const int c = r / (g.kh * g.kw), i = r / g.kw % g.kh, j = r % g.kw;
+                const int y = oy * g.stride - g.pt + i, xx = ox * g.stride - g.pl + j;
+                const gboolean in = y >= 0 && y < g.H && xx >= 0 && xx < g.W;
+                want[(size_t) r * n * ohw + s * ohw + (size_t) oy * g.OW + ox] =
+                  in ? x[(((size_t) s * g.C + c) * g.H + y) * g.W + xx] : 0.0f;
+              }
+      lq_im2col (&g, x, n, col);
+      g_assert_true (memcmp (col, want, cols * sizeof (float)) == 0);
+
+      fill_uniform (&rng, col, cols, -1, 1);
+      for (int held = 0; held < 2; held++)
+        {
+          for (size_t e = 0; e < img; e++)
+            back[e] = back_naive[e] = held ? x[e] : 0.0f;
+          for (int r = 0; r < (int) rows; r++)
+            for (int s = 0; s < n; s++)
+              for (int oy = 0; oy < g.OH; oy++)
+                for (int ox = 0; ox < g.OW; ox++)
+                  {
+                    const int c = r / (g.kh * g.kw), i = r / g.kw % g.kh, j = r % g.kw;
+                    const int y = oy * g.stride - g.pt + i, xx = ox * g.stride - g.pl + j;
+                    if (y >= 0 && y < g.H && xx >= 0 && xx < g.W)
+                      back_naive[(((size_t) s * g.C + c) * g.H + y) * g.W + xx] +=
+                        col[(size_t) r * n * ohw + s * ohw + (size_t) oy * g.OW + ox];
+                  }
+          lq_col2im (&g, col, n, back);
+          if (!held)
+            g_assert_true (memcmp (back, back_naive, img * sizeof (float)) == 0);
+          else
+            for (size_t e = 0; e < img; e++)
+              g_assert_cmpfloat_with_epsilon (back[e], back_naive[e], 1e-6);
+        }
+      lq_floats_free (x), lq_floats_free (col), lq_floats_free (want);
+      lq_floats_free (back), lq_floats_free (back_naive);
+    }
+}
+
 static void
 test_conv_chunked (void)
 {
@@ -1606,6 +1676,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/layers/deconv2d/bad-shape", test_deconv_bad_shape);
   g_test_add_func ("/layers/deconv2d/chunked-batch", test_deconv_chunked);
+  g_test_add_func ("/layers/im2col-col2im/naive", test_im2col_naive);
   g_test_add_func ("/layers/thin/thread-counts", test_thin_threads);
   g_test_add_func ("/layers/flops-counted", test_flops_counted);
   g_test_add_func ("/layers/thin/wide-same-bits", test_thin_wide);
