@@ -191,9 +191,10 @@ blas_run (gpointer data)
 
 /* OpenBLAS's own threads against lq_gemm's cut, in pairs: each engine sample waits until
  * OpenBLAS's workers have gone to sleep, and runs with OpenBLAS back at one thread, as the engine
- * always does. Taken straight after (Dec 3, medians of 9), the cut ran at 88–91 GFLOP/s beside
- * the spinning workers, at 153–155 with OpenBLAS still at two threads (each part's sgemm then
- * threads again), and at 176–182 after the wait, against 175–177 for OpenBLAS's own threads. */
+ * always does. In four runs of 9 such rounds (Dec 3), the cut taken straight after OpenBLAS's
+ * sample ran at 88–96 GFLOP/s beside the spinning workers, and at 139–155 with OpenBLAS still at
+ * two threads (each part's sgemm then threads again); after the wait, at 158–182, against
+ * 168–179 for OpenBLAS's own threads in the same rounds. */
 static void
 time_own_vs_engine (const BenchPlan *plan, GemmCtx *g, double *own_s, double *engine_s,
                     double *ratio)
