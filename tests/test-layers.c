@@ -1019,6 +1019,19 @@ test_thin_wide (void)
     }
 }
 
+/* The image element that column entry e of lq_im2col (n samples) copies, or -1 for padding. */
+static gssize
+col_entry_source (const LqConvGeom *g, int n, size_t e)
+{
+  const size_t ohw = (size_t) g->OH * g->OW, row = (size_t) n * ohw;
+  const int r = (int) (e / row), s = (int) (e % row / ohw), p = (int) (e % ohw);
+  const int c = r / (g->kh * g->kw), i = r / g->kw % g->kh, j = r % g->kw;
+  const int y = p / g->OW * g->stride - g->pt + i, x = p % g->OW * g->stride - g->pl + j;
+  if (y < 0 || y >= g->H || x < 0 || x >= g->W)
+    return -1;
+  return (gssize) ((((size_t) s * g->C + c) * g->H + y) * g->W + x);
+}
+
 /* lq_im2col and lq_col2im against the loops of their definition (lq-im2col.h), on geometries that
  * take every path: stride 1 with short and long rows, stride 2 (the even/odd planes, whose
  * interleaving runs 4 columns at a time and leaves edges and a tail) and stride 3, with zero,
@@ -1047,17 +1060,11 @@ test_im2col_naive (void)
       float *x = lq_floats_new (img), *col = lq_floats_new (cols), *want = lq_floats_new (cols);
       float *back = lq_floats_new (img), *back_naive = lq_floats_new (img);
       fill_uniform (&rng, x, img, -1, 1);
-      for (int r = 0; r < (int) rows; r++)
-        for (int s = 0; s < n; s++)
-          for (int oy = 0; oy < g.OH; oy++)
-            for (int ox = 0; ox < g.OW; ox++)
-              {
-                const int c = r / (g.kh * g.kw), i = r / g.kw % g.kh, j = r % g.kw;
-                const int y = oy * g.stride - g.pt + i, xx = ox * g.stride - g.pl + j;
-                const gboolean in = y >= 0 && y < g.H && xx >= 0 && xx < g.W;
-                want[(size_t) r * n * ohw + s * ohw + (size_t) oy * g.OW + ox] =
-                  in ? x[(((size_t) s * g.C + c) * g.H + y) * g.W + xx] : 0.0f;
-              }
+      for (size_t e = 0; e < cols; e++)
+        {
+          const gssize from = col_entry_source (&g, n, e);
+          want[e] = from >= 0 ? x[from] : 0.0f;
+        }
       lq_im2col (&g, x, n, col);
       g_assert_true (memcmp (col, want, cols * sizeof (float)) == 0);
 
@@ -1066,17 +1073,12 @@ test_im2col_naive (void)
         {
           for (size_t e = 0; e < img; e++)
             back[e] = back_naive[e] = held ? x[e] : 0.0f;
-          for (int r = 0; r < (int) rows; r++)
-            for (int s = 0; s < n; s++)
-              for (int oy = 0; oy < g.OH; oy++)
-                for (int ox = 0; ox < g.OW; ox++)
-                  {
-                    const int c = r / (g.kh * g.kw), i = r / g.kw % g.kh, j = r % g.kw;
-                    const int y = oy * g.stride - g.pt + i, xx = ox * g.stride - g.pl + j;
-                    if (y >= 0 && y < g.H && xx >= 0 && xx < g.W)
-                      back_naive[(((size_t) s * g.C + c) * g.H + y) * g.W + xx] +=
-                        col[(size_t) r * n * ohw + s * ohw + (size_t) oy * g.OW + ox];
-                  }
+          for (size_t e = 0; e < cols; e++) /* rows in order: each element's taps in (i, j) order */
+            {
+              const gssize to = col_entry_source (&g, n, e);
+              if (to >= 0)
+                back_naive[to] += col[e];
+            }
           lq_col2im (&g, col, n, back);
           if (!held)
             g_assert_true (memcmp (back, back_naive, img * sizeof (float)) == 0);
