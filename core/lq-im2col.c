@@ -653,7 +653,7 @@ thin_outer (int n, int M, int K, int hw, const float *y, const float *col, float
                * in cache 0.65 against 0.62 on two, 1.38 against 1.62 on one. */
               const gboolean fetch_next = k + 6 > K && (m + 8 <= M || s + 1 < n);
               const gboolean fetch_far = k == 0 && (m + 12 <= M || s + 1 < n);
-              const float *next = y3 + hw, *far = next + 4 * hw;
+              const float *next = y3 + hw, *far = fetch_far ? next + 4 * hw : next;
               int p = 0;
               for (; p + 8 <= hw; p += 8)
                 {
