@@ -7,8 +7,9 @@
  * taken back to back (a layer sample, then a raw-GEMM sample), so a load change during the run
  * moves both sides of a pair alike. Sections:
  *   1. raw cblas_sgemm at 1024³ (median of all the samples paired with the layers): lq_gemm, which
- *      cuts the product over the engine's threads with OpenBLAS on one thread each, and, in a
- *      block of its own, OpenBLAS's own threaded sgemm; the faster of the two is the reference;
+ *      cuts the product over the engine's threads with OpenBLAS on one thread each, and, in pairs
+ *      before and after the layers, OpenBLAS's own threaded sgemm against that cut; the faster of
+ *      the two is the reference;
  *   2. every conv/deconv/dense layer of the LQ-VAE encoder and decoder at batch 64: forward,
  *      backward to the input and weight gradient (dW and db), each through the LqLayerClass
  *      vtable, in GFLOP/s (2·MACs) and as a fraction of the raw GEMM; the samples are taken in
@@ -194,10 +195,11 @@ blas_run (gpointer data)
  * always does. In four runs of 9 such rounds (Dec 3), the cut taken straight after OpenBLAS's
  * sample ran at 88–96 GFLOP/s beside the spinning workers, and at 139–155 with OpenBLAS still at
  * two threads (each part's sgemm then threads again); after the wait, at 158–182, against
- * 168–179 for OpenBLAS's own threads in the same rounds. */
+ * 168–179 for OpenBLAS's own threads in the same rounds. Appends plan->samples pairs of seconds
+ * per call to own and engine: the bench takes a block before the layers and one after, since the
+ * ratio of their medians scales every layer ratio. */
 static void
-time_own_vs_engine (const BenchPlan *plan, GemmCtx *g, double *own_s, double *engine_s,
-                    double *ratio)
+time_own_vs_engine (const BenchPlan *plan, GemmCtx *g, GArray *own, GArray *engine)
 {
   const int threads = lq_gemm_get_threads ();
   openblas_set_num_threads (threads);
@@ -205,21 +207,30 @@ time_own_vs_engine (const BenchPlan *plan, GemmCtx *g, double *own_s, double *en
   openblas_set_num_threads (1);
   g_usleep (OPENBLAS_SPIN_US);
   const int re = calibrate (plan, gemm_run, g);
-  double *to = g_new (double, plan->samples), *te = g_new (double, plan->samples);
-  double *q = g_new (double, plan->samples);
   for (int s = 0; s < plan->samples; s++)
     {
       openblas_set_num_threads (threads);
-      to[s] = sample (blas_run, g, ro);
+      const double to = sample (blas_run, g, ro);
       openblas_set_num_threads (1);
       g_usleep (OPENBLAS_SPIN_US);
-      te[s] = sample (gemm_run, g, re);
-      q[s] = to[s] / te[s];
+      const double te = sample (gemm_run, g, re);
+      g_array_append_val (own, to);
+      g_array_append_val (engine, te);
     }
-  *own_s = median (to, plan->samples);
-  *engine_s = median (te, plan->samples);
-  *ratio = median (q, plan->samples);
-  g_free (to), g_free (te), g_free (q);
+}
+
+/* Medians of the pairs time_own_vs_engine took: seconds per call of each, and of their ratios. */
+static void
+own_vs_engine_medians (GArray *own, GArray *engine, double *own_s, double *engine_s, double *ratio)
+{
+  const int n = (int) own->len;
+  double *q = g_new (double, n);
+  for (int i = 0; i < n; i++)
+    q[i] = g_array_index (own, double, i) / g_array_index (engine, double, i);
+  *ratio = median (q, n);
+  *own_s = median ((double *) own->data, n);
+  *engine_s = median ((double *) engine->data, n);
+  g_free (q);
 }
 
 /* --- 2. layers --- */
@@ -671,7 +682,7 @@ print_text_engine (const BenchReport *r)
   const double peak = gemm_gflops (r);
   printf ("Raw cblas_sgemm 1024x1024x1024: %.1f GFLOP/s (%.2f ms), the faster of OpenBLAS's own %d "
           "threads (%.1f GFLOP/s) and\nthe engine's cut over %d threads of one-thread OpenBLAS "
-          "(%.1f GFLOP/s), measured side by side\n\n",
+          "(%.1f GFLOP/s), measured side by side before and after the layers\n\n",
           peak, 1e3 * r->gemm_s, r->threads, GEMM_FLOP / r->blas_gemm_s / 1e9, r->threads,
           GEMM_FLOP / r->engine_gemm_s / 1e9);
 
@@ -948,8 +959,9 @@ bench_engine (const BenchPlan *plan, BenchReport *rp)
   /* 1. raw GEMM: its samples are taken paired with the layer samples below */
   GemmCtx gc = gemm_ctx_init (&rng);
   g_autoptr (GArray) gemm_t = g_array_new (FALSE, FALSE, sizeof (double));
-  double own_over_engine;
-  time_own_vs_engine (plan, &gc, &rp->blas_gemm_s, &rp->engine_gemm_s, &own_over_engine);
+  g_autoptr (GArray) own_t = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) engine_t = g_array_new (FALSE, FALSE, sizeof (double));
+  time_own_vs_engine (plan, &gc, own_t, engine_t);
 
   /* 2. layers of the paper's LQ-VAE */
   LqVaeConfig cfg = lq_vae_config_paper ();
@@ -967,6 +979,9 @@ bench_engine (const BenchPlan *plan, BenchReport *rp)
   lq_net_zero_grad (enc);
   lq_net_zero_grad (dec);
   rp->gemm_s = median ((double *) gemm_t->data, (int) gemm_t->len);
+  time_own_vs_engine (plan, &gc, own_t, engine_t);
+  double own_over_engine;
+  own_vs_engine_medians (own_t, engine_t, &rp->blas_gemm_s, &rp->engine_gemm_s, &own_over_engine);
   if (own_over_engine < 1.0) /* OpenBLAS's threads were faster: compare the layers with them */
     {
       rp->gemm_s *= own_over_engine;
