@@ -20,6 +20,8 @@ static void *job_data;
 static int job_parts;
 static gint pending; /* helpers still running (atomic: polled without the lock) */
 static gint polling; /* helpers polling for the next job right now (atomic) */
+static gint call_active; /* a caller is inside lq_parallel_run (atomic) */
+static gint64 call_end_us; /* when the last call returned (atomic) */
 static __thread gboolean in_part; /* this thread is running a part: nested cuts run whole */
 
 static void
@@ -54,15 +56,32 @@ spin_while_equal (const gint *atomic, gint value)
       CPU_RELAX ();
 }
 
+/* A helper, done with its part, polls for the next job until SPIN_US after the call returns: the
+ * caller's part can end later than the helper's (by more than SPIN_US in a 12 ms GEMM half on
+ * these VMs), and a helper that went to sleep in between would leave the caller's next small
+ * product uncut (lq_parallel_parts_for), and every one after it, since nothing wakes it. */
+static void
+poll_for_job (gint seen)
+{
+  while (g_atomic_int_get (&generation) == seen)
+    {
+      if (!g_atomic_int_get (&call_active) &&
+          g_get_monotonic_time () >= __atomic_load_n (&call_end_us, __ATOMIC_ACQUIRE) + SPIN_US)
+        return;
+      for (int i = 0; i < 32; i++)
+        CPU_RELAX ();
+    }
+}
+
 static gpointer
 helper_main (gpointer p)
 {
   const int part = GPOINTER_TO_INT (p);
   gint seen = 0;
+  g_atomic_int_inc (&polling);
   for (;;)
     {
-      g_atomic_int_inc (&polling);
-      spin_while_equal (&generation, seen);
+      poll_for_job (seen);
       g_atomic_int_add (&polling, -1);
       pthread_mutex_lock (&lock);
       while (g_atomic_int_get (&generation) == seen)
@@ -71,6 +90,7 @@ helper_main (gpointer p)
       if (part >= job_parts)
         {
           pthread_mutex_unlock (&lock);
+          g_atomic_int_inc (&polling);
           continue;
         }
       LqParallelFn fn = job_fn;
@@ -78,6 +98,7 @@ helper_main (gpointer p)
       int parts = job_parts;
       pthread_mutex_unlock (&lock);
       run_part (fn, part, parts, data);
+      g_atomic_int_inc (&polling); /* counted as polling before the caller can see its part done */
       pthread_mutex_lock (&lock);
       if (g_atomic_int_dec_and_test (&pending))
         pthread_cond_signal (&done);
@@ -96,6 +117,7 @@ lq_parallel_run (int parts, LqParallelFn fn, void *data)
         run_part (fn, p, parts, data);
       return;
     }
+  g_atomic_int_set (&call_active, 1);
   pthread_mutex_lock (&lock);
   while (n_helpers < parts - 1)
     {
@@ -115,6 +137,8 @@ lq_parallel_run (int parts, LqParallelFn fn, void *data)
   while (g_atomic_int_get (&pending) > 0)
     pthread_cond_wait (&done, &lock);
   pthread_mutex_unlock (&lock);
+  __atomic_store_n (&call_end_us, g_get_monotonic_time (), __ATOMIC_RELEASE);
+  g_atomic_int_set (&call_active, 0);
   pthread_mutex_unlock (&pool_owner);
 }
 
