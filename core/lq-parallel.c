@@ -33,8 +33,9 @@ run_part (LqParallelFn fn, int part, int parts, void *data)
   in_part = outer;
 }
 
-/* Calls come in bursts (a layer's parts, then the next layer's): a helper that has just finished,
- * or a caller waiting for its helpers, first polls for SPIN_US before sleeping on the condition.
+/* Calls come in bursts (a layer's parts, then the next layer's): a helper that has just finished
+ * (until SPIN_US after the call returns: poll_for_job), or a caller waiting for its helpers (for
+ * SPIN_US), first polls before sleeping on the condition.
  * Waking a sleeping thread costs ~60 µs on these VMs (the idle vCPU takes an interrupt through
  * the hypervisor): a dense pass of 64 × 64 × 1024 took 147 µs with it and 74 µs with the poll
  * (docs/PERFORMANCE.md). Short, unlike OpenBLAS's ~0.1 s, so an idle helper soon leaves the
@@ -59,10 +60,17 @@ spin_while_equal (const gint *atomic, gint value)
 /* A helper, done with its part, polls for the next job until SPIN_US after the call returns: the
  * caller's part can end later than the helper's (by more than SPIN_US in a 12 ms GEMM half on
  * these VMs), and a helper that went to sleep in between would leave the caller's next small
- * product uncut (lq_parallel_parts_for), and every one after it, since nothing wakes it. */
+ * product uncut (lq_parallel_parts_for), and every one after it, since nothing wakes it. A helper
+ * that had no part in the call (it has fewer parts than there are helpers) polls for SPIN_US only,
+ * rather than spin beside the ones at work. */
 static void
-poll_for_job (gint seen)
+poll_for_job (gint seen, gboolean had_part)
 {
+  if (!had_part)
+    {
+      spin_while_equal (&generation, seen);
+      return;
+    }
   while (g_atomic_int_get (&generation) == seen)
     {
       if (!g_atomic_int_get (&call_active) &&
@@ -78,16 +86,18 @@ helper_main (gpointer p)
 {
   const int part = GPOINTER_TO_INT (p);
   gint seen = 0;
+  gboolean had_part = FALSE;
   g_atomic_int_inc (&polling);
   for (;;)
     {
-      poll_for_job (seen);
+      poll_for_job (seen, had_part);
       g_atomic_int_add (&polling, -1);
       pthread_mutex_lock (&lock);
       while (g_atomic_int_get (&generation) == seen)
         pthread_cond_wait (&wake, &lock);
       seen = g_atomic_int_get (&generation);
-      if (part >= job_parts)
+      had_part = part < job_parts;
+      if (!had_part)
         {
           pthread_mutex_unlock (&lock);
           g_atomic_int_inc (&polling);
