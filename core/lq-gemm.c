@@ -95,9 +95,9 @@ lq_gemm (gboolean trans_a, gboolean trans_b, int M, int N, int K,
          float beta, float *C, int ldc)
 {
   threads_init ();
-  if (M > 0 && N > 0 && K > 0)
-    lq_gemm_add_flops (2ull * (guint64) M * (guint64) N * (guint64) K);
   const double flops = 2.0 * M * N * K;
+  if (M > 0 && N > 0 && K > 0)
+    lq_gemm_add_flops ((guint64) flops);
   const gboolean by_columns = N >= M;
   /* A small product is cut only while a helper is awake: waking one would cost more than the
    * cut saves (single-image DeepFool, whose few products come far apart, was slower with two

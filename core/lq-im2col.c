@@ -61,13 +61,17 @@ add_row (float *restrict d, const float *restrict s, int n, int stride)
       d[(size_t) k * stride] += s[k];
 }
 
+/* Four floats as one value (16-byte SSE vectors, unaligned loads and stores), for the short rows
+ * below; v4i selects lanes for __builtin_shuffle. */
+typedef float v4 __attribute__ ((vector_size (16), aligned (4), may_alias));
+typedef int v4i __attribute__ ((vector_size (16)));
+
 /* n floats, 4 ≤ n ≤ 16 (an output row of the small layers): four 16-byte moves at offsets 0, 4, 8
  * and n − 4, clamped to n − 4 so that they overlap instead of running past the row. Straight-line
  * code: a loop here is turned into a call to memcpy, which costs more than the copy. */
 static inline void
 copy_short (float *restrict d, const float *restrict s, int n)
 {
-  typedef float v4 __attribute__ ((vector_size (16), aligned (4), may_alias));
   if (n < 4 || n > 16)
     {
       memcpy (d, s, (size_t) n * sizeof (float));
@@ -78,9 +82,6 @@ copy_short (float *restrict d, const float *restrict s, int n)
   v4 e = *(const v4 *) (s + o3);
   *(v4 *) d = a, *(v4 *) (d + o1) = b, *(v4 *) (d + o2) = c, *(v4 *) (d + o3) = e;
 }
-
-typedef float v4 __attribute__ ((vector_size (16), aligned (4), may_alias));
-typedef int v4i __attribute__ ((vector_size (16)));
 
 /* e = row[xe] and o = row[xe + 1], zero outside the row (the padded edges). */
 static inline void
@@ -153,7 +154,6 @@ im2col_stride2 (const LqConvGeom *g, const float *x, int n, float *col)
 static inline void
 add_short (float *restrict d, const float *restrict s, int n)
 {
-  typedef float v4 __attribute__ ((vector_size (16), aligned (4), may_alias));
   int k = 0;
   if (n <= 16)
     {

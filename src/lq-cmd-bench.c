@@ -112,10 +112,10 @@ time_median (const BenchPlan *plan, BenchFunc fn, gpointer data)
 }
 
 /* Paired samples of a and b, back to back: the median seconds per call of each, and the median
- * of the per-pair ratios t_a / t_b. The b samples are appended to b_all when it is not NULL. */
+ * of the per-pair ratios t_a / t_b. */
 static void
 time_paired (const BenchPlan *plan, BenchFunc a, gpointer a_data, BenchFunc b, gpointer b_data,
-             double *a_s, double *b_s, double *ratio, GArray *b_all)
+             double *a_s, double *b_s, double *ratio)
 {
   int ra = calibrate (plan, a, a_data), rb = calibrate (plan, b, b_data);
   double *ta = g_new (double, plan->samples), *tb = g_new (double, plan->samples);
@@ -125,8 +125,6 @@ time_paired (const BenchPlan *plan, BenchFunc a, gpointer a_data, BenchFunc b, g
       ta[s] = sample (a, a_data, ra);
       tb[s] = sample (b, b_data, rb);
       q[s] = ta[s] / tb[s];
-      if (b_all)
-        g_array_append_val (b_all, tb[s]);
     }
   *a_s = median (ta, plan->samples);
   *b_s = median (tb, plan->samples);
@@ -1006,7 +1004,7 @@ bench_engine (const BenchPlan *plan, BenchReport *rp)
      * forward + backward sample on the same batch. */
     encoder_fwd_bwd_run (&pc);
     time_paired (plan, penalty_run, &pc, encoder_fwd_bwd_run, &pc, &rp->penalty_s, &rp->enc_fwd_bwd_s,
-                 &rp->penalty_ratio, NULL);
+                 &rp->penalty_ratio);
     lq_floats_free (u);
     lq_floats_free (pc.dy);
   }
@@ -1042,7 +1040,7 @@ bench_steps (const BenchPlan *plan, BenchReport *rp)
     GemmCtx gc = gemm_ctx_init (&rng);
     double step_over_gemm;
     time_paired (&sp, vae_step_run, &vc, gemm_run, &gc, &rp->vae_step_s, &rp->vae_step_raw_s,
-                 &step_over_gemm, NULL);
+                 &step_over_gemm);
     rp->vae_step_raw_frac = rp->vae_step_gflop / (GEMM_FLOP / 1e9) / step_over_gemm;
     gemm_ctx_clear (&gc);
     lq_vae_trainer_free (vc.t);
